@@ -1,0 +1,54 @@
+# zoo — two commands for a newcomer: `make demo` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+STAMPS := .stamps
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test test-py test-forge contracts bench fuzz soak completions lint clean
+
+setup: $(STAMPS)/venv $(STAMPS)/npm
+
+$(STAMPS)/venv: pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+contracts: setup
+	$(PY) tools/compile_contracts.py
+
+completions: setup
+	$(PY) tools/gen_completions.py
+
+demo: setup
+	bash tools/demo.sh
+
+test: setup test-forge test-py
+
+test-forge: setup
+	bash tools/forge_test.sh
+
+test-py: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benches/run_all.py
+
+fuzz: setup
+	FOUNDRY_PROFILE=fuzz bash tools/forge_test.sh
+
+soak: setup
+	ZOO_SOAK=1 $(PY) -m pytest -q tests/hardening -m soak
+
+lint: setup
+	.venv/bin/ruff check zoo_cli tests benches tools
+
+clean:
+	rm -rf .venv node_modules $(STAMPS) contracts/out contracts/cache
