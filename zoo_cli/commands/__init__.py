@@ -1,0 +1,13 @@
+"""Typer sub-apps and top-level commands. Each module stays light to import."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register_all(app: typer.Typer) -> None:
+    from zoo_cli.commands import account, completions, setup
+
+    setup.register(app)
+    account.register(app)
+    completions.register(app)

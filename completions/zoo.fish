@@ -1,0 +1,1 @@
+complete --command zoo --no-files --arguments "(env _ZOO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) zoo)" --condition "env _ZOO_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) zoo"

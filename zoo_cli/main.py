@@ -1,0 +1,94 @@
+"""The ``zoo`` command: global options and the command tree.
+
+Only Typer and the light command modules are imported here, so ``zoo --help`` stays
+fast; web3, torch and friends load inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from zoo_cli import __version__
+from zoo_cli.commands import register_all
+from zoo_cli.config import load_settings
+
+app = typer.Typer(
+    name="zoo",
+    help=(
+        "Own your personal AI model as an NFT (ZIP-6): fine-tune a LoRA adapter on your "
+        "DeFi, gaming, NFT, social and DAO interactions, encrypt it, store it on IPFS, "
+        "mint it, then fork, merge, lease, sell, query and verify it.\n\n"
+        "Start with:  zoo init --dev   then   zoo data synth --domain defi --n 2000 --seed 1 -o defi.jsonl"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"zoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Annotated[Optional[str], typer.Option("--home", help="Data folder [env: ZOO_HOME] (default ~/.zoo).", show_default=False)] = None,
+    network: Annotated[Optional[str], typer.Option("--network", help="Network name: local (embedded devnet), anvil, zoo-mainnet, zoo-testnet or one from config.toml [env: ZOO_NETWORK].", show_default=False)] = None,
+    rpc: Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL of an EVM node [env: ZOO_RPC].", show_default=False)] = None,
+    ipfs: Annotated[Optional[str], typer.Option("--ipfs", help="Kubo RPC address, e.g. /ip4/127.0.0.1/tcp/5001 [env: ZOO_IPFS] (default: embedded blockstore).", show_default=False)] = None,
+    account: Annotated[Optional[str], typer.Option("--account", help="Account name or address [env: ZOO_ACCOUNT].", show_default=False)] = None,
+    password_file: Annotated[Optional[str], typer.Option("--password-file", help="File holding the keystore password [env: ZOO_PASSWORD_FILE; ZOO_PASSWORD also read].", show_default=False)] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print results and errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on stderr.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Global options apply to every command."""
+    try:
+        ctx.obj = load_settings(
+            home=home, network=network, rpc=rpc, ipfs=ipfs, account=account,
+            password_file=password_file, json=json, yes=yes, quiet=quiet, verbose=verbose,
+        )
+    except Exception as err:  # a broken config.toml must still give one clean line
+        from zoo_cli.errors import ZooError
+        from zoo_cli import output
+
+        if isinstance(err, ZooError):
+            if json:
+                output.emit_json(err.to_json())
+            output.error_line(err.message, err.hint)
+            raise typer.Exit(err.code) from None
+        raise
+
+
+register_all(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if "_ZOO_COMPLETE" in os.environ:  # a shell asking for completions
+        from typer.completion import completion_init
+
+        completion_init()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

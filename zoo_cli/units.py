@@ -1,0 +1,72 @@
+"""Parsing and formatting of durations and ether amounts (CLI.md conventions)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from zoo_cli.errors import BadInput
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(eth|ether|gwei|wei)?\s*$", re.IGNORECASE)
+_DENOM = {"eth": 10**18, "ether": 10**18, "gwei": 10**9, "wei": 1}
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``12h``, ``7d``, ``2w`` -> seconds (> 0)."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise BadInput(f"invalid duration {text!r}", hint="use a number and a unit: 90s, 15m, 12h, 7d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise BadInput(f"duration must be positive, got {text!r}", hint="for example 1d")
+    return seconds
+
+
+def parse_amount(text: str) -> int:
+    """``0.5eth``, ``1000gwei``, ``123wei`` or a plain number of ether -> wei."""
+    m = _AMOUNT.match(str(text))
+    if not m:
+        raise BadInput(f"invalid amount {text!r}", hint="use e.g. 0.5eth, 1000gwei, 123wei or a plain number of ether")
+    try:
+        value = Decimal(m.group(1)) * _DENOM[(m.group(2) or "eth").lower()]
+    except InvalidOperation as exc:  # pragma: no cover - regex already filters
+        raise BadInput(f"invalid amount {text!r}") from exc
+    if value != value.to_integral_value():
+        raise BadInput(f"amount {text!r} is not a whole number of wei", hint="use fewer decimals")
+    if value >= 2**256:
+        raise BadInput(f"amount {text!r} is too large")
+    return int(value)
+
+
+def format_eth(wei: int) -> str:
+    """wei -> a decimal ether string without float rounding (``0.01``)."""
+    whole, frac = divmod(int(wei), 10**18)
+    if not frac:
+        return str(whole)
+    return f"{whole}.{frac:018d}".rstrip("0")
+
+
+def wei_fields(prefix: str, wei: int) -> dict[str, str]:
+    """``{prefix_wei: "…", prefix_eth: "…"}`` as CLI.md requires."""
+    return {f"{prefix}_wei": str(int(wei)), f"{prefix}_eth": format_eth(wei)}
+
+
+def format_duration(seconds: int) -> str:
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+STAGES = ((100_000, "Master"), (10_000, "Expert"), (1_000, "Adapted"), (100, "Learning"), (0, "Newborn"))
+
+
+def stage_for(ops: int) -> str:
+    """ZIP-1 stage for a number of training ops."""
+    for threshold, name in STAGES:
+        if ops >= threshold:
+            return name
+    return "Newborn"

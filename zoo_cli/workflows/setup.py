@@ -1,0 +1,101 @@
+"""Set-up workflows: init, deploy, networks, devnet time."""
+
+from __future__ import annotations
+
+import json
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput, PermissionDenied
+
+
+def init(settings: Settings, dev: bool) -> dict:
+    from zoo_cli.chain.setup import init_home
+
+    return init_home(settings, dev=dev)
+
+
+def deploy(settings: Settings) -> dict:
+    from zoo_cli.chain.client import open_chain
+    from zoo_cli.chain.contracts import deploy_suite
+    from zoo_cli.workflows.accounts import resolve_account
+    from zoo_cli.workflows.signer import unlock
+
+    with open_chain(settings) as client:
+        account = unlock(settings, resolve_account(settings), client)
+        return deploy_suite(client, account)
+
+
+def _recorded(settings: Settings) -> dict[str, dict]:
+    """Deployment records by network name (latest file per name)."""
+    found: dict[str, dict] = {}
+    d = settings.deployments_dir
+    if d.is_dir():
+        for path in sorted(d.glob("*.json")):
+            try:
+                rec = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            found[rec.get("network", path.stem)] = rec
+    return found
+
+
+def list_networks(settings: Settings) -> list[dict]:
+    recorded = _recorded(settings)
+    current = settings.resolve_network().name
+    rows = []
+    for name, net in sorted(settings.networks().items()):
+        rows.append(
+            {
+                "name": name,
+                "chain_id": net.chain_id,
+                "rpc": net.rpc if not net.embedded else None,
+                "embedded": net.embedded,
+                "current": name == current,
+                "deployed": name in recorded,
+            }
+        )
+    if current == "rpc":
+        rows.append({"name": "rpc", "chain_id": None, "rpc": settings.rpc, "embedded": False, "current": True, "deployed": "rpc" in recorded})
+    return rows
+
+
+def show_network(settings: Settings) -> dict:
+    from zoo_cli.chain.client import open_chain
+
+    net = settings.resolve_network()
+    with open_chain(settings) as client:
+        chain_id = client.chain_id
+        block = client.w3.eth.block_number
+        now = client.now()
+    path = settings.deployments_dir / f"{net.name}-{chain_id}.json"
+    contracts = {}
+    if path.exists():
+        contracts = json.loads(path.read_text()).get("contracts", {})
+    return {
+        "name": net.name,
+        "chain_id": chain_id,
+        "rpc": None if net.embedded else net.rpc,
+        "embedded": net.embedded,
+        "block_number": block,
+        "chain_time": now,
+        "deployment": str(path) if path.exists() else None,
+        "contracts": contracts,
+    }
+
+
+def advance(settings: Settings, seconds: int) -> dict:
+    from zoo_cli.chain.client import open_chain
+
+    net = settings.resolve_network()
+    with open_chain(settings) as client:
+        if client.chain_id not in (1337, 31337):
+            raise PermissionDenied(
+                f"devnet advance only works on dev networks (chain id {client.chain_id})",
+                hint="use --network local or a local anvil",
+            )
+        if seconds <= 0:
+            raise BadInput("duration must be positive", hint="for example 1d")
+        before = client.now()
+        client.advance_time(seconds)
+        after = client.now()
+    return {"network": net.name, "advanced_s": seconds, "chain_time_before": before, "chain_time": after}
