@@ -1,0 +1,65 @@
+"""`zoo --help` and every `<cmd> --help` must not import web3, torch, transformers or peft."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("web3", "torch", "transformers", "peft", "eth_account", "eth_tester", "eth", "cryptography")
+
+PROBE = """
+import sys
+from zoo_cli.main import app
+sys.argv = ["zoo"] + {args!r}
+try:
+    app()
+except SystemExit:
+    pass
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print("HEAVY:" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def _help_of(args):
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True, cwd=ROOT
+    )
+    line = [l for l in out.stderr.splitlines() if l.startswith("HEAVY:")]
+    assert line, out.stderr
+    return out.stdout, line[0][len("HEAVY:"):]
+
+
+def _commands():
+    from zoo_cli.main import app
+    import typer.main
+
+    root = typer.main.get_command(app)
+    paths = []
+    for name, cmd in root.commands.items():
+        paths.append([name])
+        for sub in getattr(cmd, "commands", {}) or {}:
+            paths.append([name, sub])
+    return paths
+
+
+def test_root_help_is_light():
+    stdout, heavy = _help_of(["--help"])
+    assert "Usage: zoo" in stdout
+    assert heavy == ""
+
+
+def test_every_command_help_is_light():
+    for path in _commands():
+        stdout, heavy = _help_of(path + ["--help"])
+        assert "Usage:" in stdout, path
+        assert heavy == "", f"{' '.join(path)} --help imported {heavy}"
+
+
+def test_completions_are_fresh():
+    r = subprocess.run([sys.executable, "tools/gen_completions.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_completion_script_names_zoo():
+    r = subprocess.run([sys.executable, "-m", "zoo_cli", "completions", "bash"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and "_ZOO_COMPLETE" in r.stdout

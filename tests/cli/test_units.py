@@ -1,0 +1,41 @@
+import pytest
+
+from zoo_cli.errors import BadInput
+from zoo_cli.units import format_eth, parse_amount, parse_duration, stage_for, wei_fields
+
+
+@pytest.mark.parametrize("text,seconds", [("90s", 90), ("15m", 900), ("12h", 43200), ("7d", 604800), ("1w", 604800)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "1y", "-1d", "0s", "1.5d", "d"])
+def test_bad_durations(text):
+    with pytest.raises(BadInput):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text,wei",
+    [("0.5eth", 5 * 10**17), ("1000gwei", 10**12), ("123wei", 123), ("2", 2 * 10**18), ("0.01ETH", 10**16)],
+)
+def test_amounts(text, wei):
+    assert parse_amount(text) == wei
+
+
+@pytest.mark.parametrize("text", ["abc", "1.5wei", "-1eth", "1e18", "0x10"])
+def test_bad_amounts(text):
+    with pytest.raises(BadInput):
+        parse_amount(text)
+
+
+def test_format_eth_exact():
+    assert format_eth(10**16) == "0.01"
+    assert format_eth(0) == "0"
+    assert format_eth(1) == "0.000000000000000001"
+    assert wei_fields("price", 10**18) == {"price_wei": "1000000000000000000", "price_eth": "1"}
+
+
+def test_stages():
+    assert [stage_for(n) for n in (0, 99, 100, 999, 1000, 9_999, 10_000, 100_000)] == [
+        "Newborn", "Newborn", "Learning", "Learning", "Adapted", "Adapted", "Expert", "Master"]

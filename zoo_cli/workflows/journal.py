@@ -1,0 +1,142 @@
+"""Crash-safe, resumable workflows (ARCHITECTURE.md "Crash safety").
+
+A workflow runs as named steps. Before each external side effect the journal records
+what is about to happen (for a transaction: the signed raw transaction and its hash),
+and after it the result. Rerunning the same command finds the journal by its key and
+resumes: finished steps return their recorded result (journaled receipts are re-checked
+against the chain), an interrupted transaction is looked up by hash and re-broadcast
+if the node never saw it. The journal file is removed when the workflow completes.
+
+Journal files live in ``$ZOO_HOME/journal/`` with mode 0600 (they may hold a fresh
+content key until it is wrapped and stored), written atomically.
+
+Fault injection for tests: ``ZOO_KILL_AT=<step>`` (or ``<step>:before``) makes the
+process SIGKILL itself right after (before) that step's side effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from zoo_cli.fsutil import atomic_write
+
+
+def journal_key(*parts: Any) -> str:
+    """A stable key for one command invocation (same command + arguments -> same key)."""
+    blob = json.dumps([str(p) for p in parts], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _maybe_kill(step: str, when: str) -> None:
+    target = os.environ.get("ZOO_KILL_AT")
+    if not target:
+        return
+    name, _, phase = target.partition(":")
+    if name == step and (phase or "after") == when:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Journal:
+    """One workflow's journal: ``$ZOO_HOME/journal/<kind>-<key>.json``."""
+
+    def __init__(self, directory: Path, kind: str, key: str, meta: dict | None = None):
+        self.path = Path(directory) / f"{kind}-{key}.json"
+        self.kind = kind
+        self.resumed = self.path.exists()
+        if self.resumed:
+            self.data = json.loads(self.path.read_text())
+        else:
+            self.data = {"kind": kind, "key": key, "meta": meta or {}, "created": int(time.time()), "steps": {}}
+
+    # -- persistence --------------------------------------------------------------
+    def _save(self) -> None:
+        atomic_write(self.path, json.dumps(self.data, indent=1, default=str).encode(), mode=0o600)
+
+    def get(self, step: str) -> dict | None:
+        return self.data["steps"].get(step)
+
+    def done(self, step: str) -> bool:
+        entry = self.get(step)
+        return bool(entry and entry.get("status") == "done")
+
+    def result(self, step: str) -> Any:
+        entry = self.get(step)
+        return entry.get("result") if entry else None
+
+    def record(self, step: str, status: str, **fields: Any) -> None:
+        entry = self.data["steps"].setdefault(step, {})
+        entry.update(fields)
+        entry["status"] = status
+        self._save()
+
+    # -- steps --------------------------------------------------------------------
+    def step(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run a local, idempotent step once; its JSON-able result is recorded."""
+        if self.done(name):
+            return self.result(name)
+        _maybe_kill(name, "before")
+        result = fn()
+        self.record(name, "done", result=result)
+        _maybe_kill(name, "after")
+        return result
+
+    def tx(self, name: str, client, sign: Callable[[], tuple[bytes, str]], decode: Callable[[Any], Any]) -> Any:
+        """Send a transaction exactly once.
+
+        ``sign()`` returns (raw signed tx, tx hash) — built and signed but not sent;
+        ``decode(receipt)`` turns the receipt into the recorded JSON-able result.
+        """
+        from zoo_cli.chain.tx import broadcast_raw, wait_receipt
+
+        entry = self.get(name)
+        if entry and entry.get("status") == "done":
+            # re-check: a node restarted from an older snapshot may have dropped it
+            receipt = wait_receipt(client, entry["tx_hash"], timeout=0)
+            if receipt is not None:
+                return entry["result"]
+            if entry.get("raw"):
+                broadcast_raw(client, bytes.fromhex(entry["raw"]))
+                receipt = wait_receipt(client, entry["tx_hash"])
+                result = decode(receipt)
+                self.record(name, "done", result=result)
+                return result
+        if entry and entry.get("status") == "signed":
+            receipt = wait_receipt(client, entry["tx_hash"], timeout=0)
+            if receipt is None:
+                broadcast_raw(client, bytes.fromhex(entry["raw"]))
+                receipt = wait_receipt(client, entry["tx_hash"])
+        else:
+            _maybe_kill(name, "before")
+            raw, tx_hash = sign()
+            self.record(name, "signed", raw=raw.hex(), tx_hash=tx_hash)
+            broadcast_raw(client, raw)
+            _maybe_kill(name, "sent")
+            receipt = wait_receipt(client, tx_hash)
+        result = decode(receipt)
+        self.record(name, "done", result=result)
+        _maybe_kill(name, "after")
+        return result
+
+    def finish(self) -> None:
+        """The workflow completed: nothing is left to resume."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def pending_journals(directory: Path) -> list[dict]:
+    """Unfinished workflows (for `zoo doctor`-style reporting and tests)."""
+    out = []
+    for path in sorted(Path(directory).glob("*.json")) if Path(directory).is_dir() else []:
+        try:
+            out.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return out
