@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Interfaces between the zoo contracts (ZIP-6)
+/// @notice The narrow views and hooks each module needs from the others. The model
+/// NFT is the single source of truth for ownership, generation, locks and roles.
+
+/// @notice What the marketplace, rewards, specialization and registry contracts read from
+/// and call on the model NFT.
+interface IZooModelNFTCore {
+    /// @notice Owner of `tokenId` (reverts for a nonexistent token).
+    function ownerOf(uint256 tokenId) external view returns (address);
+
+    /// @notice Whether `operator` may act for all tokens of `owner`.
+    function isApprovedForAll(address owner, address operator) external view returns (bool);
+
+    /// @notice AccessControl role check (roles live on the NFT only).
+    function hasRole(bytes32 role, address account) external view returns (bool);
+
+    /// @notice Generation, transfer count and lock expiry of a token, read by the marketplace
+    /// to tie listings and orders to one version and one owner period.
+    function marketState(uint256 tokenId)
+        external
+        view
+        returns (uint256 generation, uint256 transferCount, uint256 lockedUntil);
+
+    /// @notice ERC-2981-style split among the creators of the direct parents.
+    function royaltySplits(uint256 tokenId, uint256 salePrice)
+        external
+        view
+        returns (address[] memory receivers, uint256[] memory amounts);
+
+    /// @notice Marketplace hook: lock (or unlock with 0) transfers, updates and setUser.
+    function setLock(uint256 tokenId, uint64 until) external;
+
+    /// @notice Marketplace hook: move a sold token (the marketplace holds no approval).
+    function marketTransfer(address from, address to, uint256 tokenId) external;
+
+    /// @notice Marketplace hook: apply a paid lease as ERC-4907 user.
+    function marketSetUser(uint256 tokenId, address user, uint64 expires) external;
+
+    /// @notice Specialization hook: record the token's best specialization (1-based, 0 = general).
+    function setSpecialization(uint256 tokenId, uint8 specialization) external;
+}
+
+/// @notice Evaluation sets registered by verifiers.
+interface IEvaluationRegistry {
+    /// @notice Reverts unless `evalSet` is registered and covers every task in `taskIds`.
+    function requireCovered(bytes32 evalSet, bytes32[] calldata taskIds) external view;
+}
+
+/// @notice The reward pool, credited by the NFT on verified updates.
+interface ITrainingRewards {
+    /// @notice Credit a verified training update; returns the amount credited (may be 0).
+    function creditTraining(uint256 tokenId, uint256 generation, bytes32 datasetRoot, address owner, uint256 quality)
+        external
+        returns (uint256 credited);
+}
+
+/// @notice The marketplace entry used by the NFT's seed functions (leaseModel, sellTrainingData).
+interface IZooMarketplaceEntry {
+    /// @notice Open an escrowed lease order for `lessee`, paid by `payer`.
+    function leaseFor(uint256 tokenId, address lessee, uint256 duration, address payer)
+        external
+        payable
+        returns (uint256 orderId);
+
+    /// @notice Open an escrowed training-data order for `buyer`, paid by `payer`.
+    function buyDataFor(uint256 tokenId, address buyer, address payer) external payable returns (uint256 orderId);
+}
