@@ -6,8 +6,9 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from zoo_cli.commands import account, completions, setup
+    from zoo_cli.commands import account, completions, data, setup
 
     setup.register(app)
     account.register(app)
+    data.register(app)
     completions.register(app)

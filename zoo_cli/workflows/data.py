@@ -1,0 +1,36 @@
+"""Dataset workflows: synthesize and check interaction files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput
+
+
+def synth(settings: Settings, domain: str, n: int, seed: int, out: Path, profile: str | None = None) -> dict:
+    from zoo_cli.engine.data import merkle_root, write_jsonl
+    from zoo_cli.engine.schemas import DOMAINS, parse_record
+    from zoo_cli.engine.synth import synth as make
+
+    if domain not in DOMAINS:
+        raise BadInput(f"unknown domain {domain!r}", hint=f"use one of: {', '.join(DOMAINS)}")
+    if n <= 0:
+        raise BadInput("--n must be positive", hint="for example --n 2000")
+    records = make(domain, n, seed, profile) if profile else make(domain, n, seed)
+    write_jsonl(records, out)
+    root = merkle_root([parse_record(r) for r in records])
+    return {"path": str(out), "domain": domain, "records": len(records), "seed": seed, "merkle_root": "0x" + root.hex()}
+
+
+def check(settings: Settings, path: Path, domain: str | None) -> dict:
+    from zoo_cli.engine.data import check_file, load_records
+
+    errors = check_file(path, domain)
+    result = {"path": str(path), "valid": not errors, "errors": [{"line": e.line, "reason": e.reason} for e in errors]}
+    if not errors:
+        ds = load_records(path, domain=domain)
+        result.update(records=ds.ops, domains=ds.counts, merkle_root="0x" + ds.merkle_root.hex())
+    else:
+        result["bad_lines"] = len(errors)
+    return result
