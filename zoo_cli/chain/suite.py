@@ -76,13 +76,46 @@ def deploy_plan() -> DeployPlan:
     """The suite, in deploy order, with its wiring."""
     steps = [
         DeployStep("ZooModelNFT", lambda c: [c.deployer, c.params.royalty_bps]),
+        DeployStep("EvaluationRegistry", lambda c: [c.addresses["ZooModelNFT"]]),
+        DeployStep(
+            "TrainingRewards",
+            lambda c: [c.addresses["ZooModelNFT"], c.params.reward_cap_per_period, c.params.reward_period],
+        ),
+        DeployStep(
+            "Marketplace",
+            lambda c: [c.addresses["ZooModelNFT"], c.params.delivery_timeout, c.params.dispute_window],
+        ),
+        DeployStep(
+            "ModelSpecialization",
+            lambda c: [c.addresses["ZooModelNFT"], c.addresses["EvaluationRegistry"]],
+        ),
+        DeployStep("KeyRegistry", lambda c: []),
     ]
     wiring = [
+        # The NFT must know the marketplace (locks, sales, leases), the reward pool (credits
+        # on verified updates), the evaluation registry and the specialization registry.
+        WiringCall(
+            "ZooModelNFT",
+            "setModules",
+            lambda c: [
+                c.addresses["Marketplace"],
+                c.addresses["TrainingRewards"],
+                c.addresses["EvaluationRegistry"],
+                c.addresses["ModelSpecialization"],
+            ],
+        ),
         WiringCall(
             "ZooModelNFT",
             "grantRole",
             lambda c: [VERIFIER_ROLE, c.params.verifier],
             when=lambda c: bool(c.params.verifier),
+        ),
+        WiringCall(
+            "TrainingRewards",
+            "fund",
+            lambda c: [],
+            value=lambda c: c.params.reward_funding,
+            when=lambda c: c.params.reward_funding > 0,
         ),
     ]
     return DeployPlan(steps=steps, wiring=wiring)

@@ -47,6 +47,9 @@ interface IZooModelNFTCore {
 interface IEvaluationRegistry {
     /// @notice Reverts unless `evalSet` is registered and covers every task in `taskIds`.
     function requireCovered(bytes32 evalSet, bytes32[] calldata taskIds) external view;
+
+    /// @notice Reverts unless `evalSet` is registered.
+    function requireRegistered(bytes32 evalSet) external view;
 }
 
 /// @notice The reward pool, credited by the NFT on verified updates.

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IZooModelNFTCore, ITrainingRewards} from "./interfaces/IZooModules.sol";
+
+/// @title TrainingRewards — funded pool paying for verified training (ZIP-6)
+/// @notice Credits REWARD_PER_TRAINING * quality / 100 per verified update, quality in
+/// [0, 100 * QUALITY_MULTIPLIER] from the verifier-signed report. Anti-gaming: one reward
+/// per (token, generation), one per dataset Merkle root across all tokens (forks cannot
+/// re-earn on the same data), at most `capPerPeriod` per owner per `period`, and never more
+/// than the pool holds beyond what it already owes (solvency: totalOwed <= balance).
+/// Rewards accrue to the model; its current owner claims them.
+contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
+    uint256 public constant REWARD_PER_TRAINING = 0.001 ether;
+    uint256 public constant QUALITY_MULTIPLIER = 2;
+
+    /// @notice The model NFT (the only caller of creditTraining).
+    IZooModelNFTCore public immutable nft;
+    /// @notice Max credited per owner per period (wei).
+    uint256 public immutable capPerPeriod;
+    /// @notice Period length for the cap (seconds).
+    uint256 public immutable period;
+
+    /// @notice Unclaimed rewards per model.
+    mapping(uint256 modelId => uint256) public modelRewards;
+    /// @notice Total ever credited for models while `user` owned them.
+    mapping(address user => uint256) public userRewards;
+    /// @notice Whether (token, generation) was rewarded.
+    mapping(uint256 modelId => mapping(uint256 generation => bool)) public rewardedGeneration;
+    /// @notice Whether a dataset root was rewarded (any token).
+    mapping(bytes32 datasetRoot => bool) public rewardedDataset;
+    /// @notice Credited per owner per period index (timestamp / period).
+    mapping(address owner => mapping(uint256 periodIndex => uint256)) public creditedInPeriod;
+    /// @notice Sum of unclaimed rewards (the pool's liabilities).
+    uint256 public totalOwed;
+
+    /// @notice The pool received funds.
+    event PoolFunded(address indexed from, uint256 amount);
+    /// @notice A verified update earned `amount` (credited to the model).
+    event TrainingRewarded(
+        uint256 indexed modelId, address indexed owner, uint256 generation, bytes32 datasetRoot, uint256 amount
+    );
+    /// @notice A verified update earned nothing; reason: 1 generation already rewarded,
+    /// 2 dataset already rewarded, 3 owner's period cap reached, 4 pool empty, 5 quality 0.
+    event TrainingRewardSkipped(uint256 indexed modelId, uint256 generation, bytes32 datasetRoot, uint8 reason);
+    /// @notice The owner claimed a model's rewards.
+    event RewardsClaimed(uint256 indexed modelId, address indexed owner, uint256 amount);
+
+    /// @notice Only the model NFT may credit.
+    error TrainingRewardsOnlyNFT(address caller);
+    /// @notice The caller does not own the model.
+    error TrainingRewardsNotOwner(uint256 modelId, address caller);
+    /// @notice Nothing to claim.
+    error TrainingRewardsNothingToClaim(uint256 modelId);
+    /// @notice Sending the claim failed.
+    error TrainingRewardsTransferFailed(address to, uint256 amount);
+    /// @notice Funding with zero value, or a zero period.
+    error TrainingRewardsInvalidAmount();
+
+    /// @param nft_ The model NFT. @param capPerPeriod_ Cap per owner per period (wei).
+    /// @param period_ Cap period (seconds, > 0).
+    constructor(IZooModelNFTCore nft_, uint256 capPerPeriod_, uint256 period_) {
+        if (period_ == 0) revert TrainingRewardsInvalidAmount();
+        nft = nft_;
+        capPerPeriod = capPerPeriod_;
+        period = period_;
+    }
+
+    /// @notice Add funds to the pool.
+    function fund() external payable {
+        if (msg.value == 0) revert TrainingRewardsInvalidAmount();
+        emit PoolFunded(msg.sender, msg.value);
+    }
+
+    /// @notice Funds not yet owed to anyone.
+    function available() public view returns (uint256) {
+        return address(this).balance - totalOwed;
+    }
+
+    /// @inheritdoc ITrainingRewards
+    /// @dev Never reverts on policy grounds: a verified update must not fail for lack of reward.
+    function creditTraining(uint256 modelId, uint256 generation, bytes32 datasetRoot, address owner, uint256 quality)
+        external
+        returns (uint256 credited)
+    {
+        if (msg.sender != address(nft)) revert TrainingRewardsOnlyNFT(msg.sender);
+        uint8 reason;
+        if (rewardedGeneration[modelId][generation]) reason = 1;
+        else if (rewardedDataset[datasetRoot]) reason = 2;
+        else if (quality == 0) reason = 5;
+        uint256 periodIndex = block.timestamp / period;
+        if (reason == 0) {
+            if (quality > 100 * QUALITY_MULTIPLIER) quality = 100 * QUALITY_MULTIPLIER;
+            credited = REWARD_PER_TRAINING * quality / 100;
+            uint256 used = creditedInPeriod[owner][periodIndex];
+            uint256 room = used >= capPerPeriod ? 0 : capPerPeriod - used;
+            if (credited > room) credited = room;
+            if (credited == 0) reason = 3;
+            uint256 free = available();
+            if (credited > free) credited = free;
+            if (credited == 0 && reason == 0) reason = 4;
+        }
+        if (reason != 0) {
+            emit TrainingRewardSkipped(modelId, generation, datasetRoot, reason);
+            return 0;
+        }
+        rewardedGeneration[modelId][generation] = true;
+        rewardedDataset[datasetRoot] = true;
+        creditedInPeriod[owner][periodIndex] += credited;
+        modelRewards[modelId] += credited;
+        userRewards[owner] += credited;
+        totalOwed += credited;
+        emit TrainingRewarded(modelId, owner, generation, datasetRoot, credited);
+    }
+
+    /// @notice Claim a model's unclaimed rewards (current owner only; pull payment).
+    function claimRewards(uint256 modelId) external nonReentrant {
+        if (nft.ownerOf(modelId) != msg.sender) revert TrainingRewardsNotOwner(modelId, msg.sender);
+        uint256 amount = modelRewards[modelId];
+        if (amount == 0) revert TrainingRewardsNothingToClaim(modelId);
+        modelRewards[modelId] = 0;
+        totalOwed -= amount;
+        emit RewardsClaimed(modelId, msg.sender, amount);
+        (bool ok,) = payable(msg.sender).call{value: amount}("");
+        if (!ok) revert TrainingRewardsTransferFailed(msg.sender, amount);
+    }
+}
