@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ZooTest} from "./utils/ZooTest.sol";
+import {ZooModelNFT} from "../src/ZooModelNFT.sol";
+import {EvaluationRegistry} from "../src/EvaluationRegistry.sol";
+import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+contract ZooModelNFTTest is ZooTest {
+    bytes32 internal constant H1 = keccak256("h1");
+    bytes32 internal constant H2 = keccak256("h2");
+
+    function test_mintModel_recordsMetadata() public {
+        uint256 id = _mint(alice);
+        assertEq(id, 1, "first id");
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertEq(m.owner, alice, "owner");
+        assertEq(m.baseModel, BASE, "base");
+        assertEq(m.modelHash, bytes32(0), "hash");
+        assertEq(m.generation, 0, "gen");
+        assertEq(m.lastUpdated, block.timestamp, "updated");
+        assertEq(m.creator, alice, "creator");
+        assertEq(keccak256(bytes(m.specialization)), keccak256("General"), "spec");
+        assertEq(nft.totalMinted(), 1, "total");
+        assertEq(uint256(nft.stage(id)), uint256(ZooModelNFT.Stage.Newborn), "stage");
+    }
+
+    function test_mintModelWithHash_setsUriAndHash() public {
+        uint256 id = nft.mintModelWithHash(bob, BASE, H1, "ipfs://bafymeta");
+        assertEq(nft.getModelMetadata(id).modelHash, H1, "hash");
+        assertEq(keccak256(bytes(nft.tokenURI(id))), keccak256("ipfs://bafymeta"), "uri");
+    }
+
+    function test_tokenURI_nonexistentReverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 9));
+        nft.tokenURI(9);
+    }
+
+    function test_setTokenURI_ownerOnly() public {
+        uint256 id = _mint(alice);
+        vm.prank(alice);
+        nft.setTokenURI(id, "ipfs://x");
+        assertEq(keccak256(bytes(nft.tokenURI(id))), keccak256("ipfs://x"), "uri");
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, bob, id));
+        nft.setTokenURI(id, "ipfs://y");
+    }
+
+    function test_supportsInterface() public view {
+        assertTrue(nft.supportsInterface(0x80ac58cd), "721");
+        assertTrue(nft.supportsInterface(0x2a55205a), "2981");
+        assertTrue(nft.supportsInterface(0x49064906), "4906");
+        assertTrue(nft.supportsInterface(0xad092b5c), "4907");
+        assertTrue(nft.supportsInterface(0x7965db0b), "AccessControl");
+        assertTrue(!nft.supportsInterface(0xffffffff), "none");
+    }
+
+    function test_digest_matchesIndependentEncoding() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 10, 4);
+        assertEq(nft.trainingReportDigest(r), _digest(r), "digest");
+    }
+
+    function test_updateModel_selfAttested() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 150, 4);
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        nft.updateModel(id, H1, proof);
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertEq(m.modelHash, H1, "hash");
+        assertEq(m.generation, 1, "gen");
+        assertEq(m.trainingOps, 150, "ops");
+        assertEq(m.performance, 7_500, "perf");
+        assertTrue(!m.verified, "self-attested");
+        assertEq(m.ledgerCount, 1, "ledger count");
+        assertEq(m.ledgerHead, keccak256(abi.encode(bytes32(0), r.datasetRoot, uint256(150), H1, alice)), "head");
+        assertEq(nft.getModelPerformance(id, "task\x00"), 0, "string task id is keccak of the name");
+        assertEq(nft.getTaskScore(id, r.taskIds[2]), 5_002, "score");
+        assertEq(uint256(nft.stage(id)), uint256(ZooModelNFT.Stage.Learning), "stage");
+        assertEq(rewards.modelRewards(id), 0, "no reward for self-attested");
+    }
+
+    function test_getModelPerformance_byName() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 1);
+        r.taskIds[0] = keccak256("defi.swap");
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        nft.updateModel(id, H1, proof);
+        assertEq(nft.getModelPerformance(id, "defi.swap"), 5_000, "by name");
+    }
+
+    function test_updateModel_verifiedCreditsReward() public {
+        uint256 id = _mint(alice);
+        _update(id, ALICE_PK, VERIFIER_PK, H1, 10);
+        assertTrue(nft.getModelMetadata(id).verified, "verified");
+        assertEq(rewards.modelRewards(id), 0.0015 ether, "0.001 * 150 / 100");
+    }
+
+    function test_updateModel_byApprovedOperator() public {
+        uint256 id = _mint(alice);
+        vm.prank(alice);
+        nft.approve(bob, id);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 0);
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(bob);
+        nft.updateModel(id, H1, proof);
+        assertEq(nft.getModelMetadata(id).generation, 1, "gen");
+    }
+
+    function test_stage_thresholds() public {
+        uint256 id = _mint(alice);
+        uint256[5] memory ops = [uint256(99), 1, 900, 9_000, 90_000];
+        ZooModelNFT.Stage[5] memory want = [
+            ZooModelNFT.Stage.Newborn,
+            ZooModelNFT.Stage.Learning,
+            ZooModelNFT.Stage.Adapted,
+            ZooModelNFT.Stage.Expert,
+            ZooModelNFT.Stage.Master
+        ];
+        for (uint256 i; i < 5; ++i) {
+            _update(id, ALICE_PK, ALICE_PK, keccak256(abi.encode(i)), ops[i]);
+            assertEq(uint256(nft.stage(id)), uint256(want[i]), "stage");
+        }
+    }
+
+    function test_ledgerHead_isHashChain() public {
+        uint256 id = _mint(alice);
+        bytes32 head;
+        for (uint256 i; i < 3; ++i) {
+            bytes32 h = keccak256(abi.encode("v", i));
+            ZooModelNFT.TrainingReport memory r = _report(id, h, i + 1, 2);
+            uint256 pk = i == 1 ? VERIFIER_PK : ALICE_PK;
+            bytes memory proof = _proof(pk, r);
+            vm.prank(alice);
+            nft.updateModel(id, h, proof);
+            head = keccak256(abi.encode(head, r.datasetRoot, i + 1, h, vm.addr(pk)));
+        }
+        (bytes32 onchain, uint256 count) = nft.ledgerOf(id);
+        assertEq(onchain, head, "head");
+        assertEq(count, 3, "count");
+    }
+
+    // ------------------------------------------------------------ updateModel reverts
+
+    function test_updateModel_revertsForStranger() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(ALICE_PK, _report(id, H1, 1, 0));
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, bob, id));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnReplay() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(ALICE_PK, _report(id, H1, 1, 0));
+        vm.startPrank(alice);
+        nft.updateModel(id, H1, proof);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelReportReplayed.selector, id, 0));
+        nft.updateModel(id, H1, proof);
+        vm.stopPrank();
+    }
+
+    function test_updateModel_revertsOnStaleGeneration() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 0);
+        r.generation = 5;
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelStaleGeneration.selector, id, 0, 5));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsWhenExpired() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 0);
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.warp(r.deadline + 1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelReportExpired.selector, r.deadline, r.deadline + 1));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnWrongToken() public {
+        uint256 id = _mint(alice);
+        uint256 other = _mint(alice);
+        bytes memory proof = _proof(ALICE_PK, _report(other, H1, 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelWrongToken.selector, id, other));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnParentHashMismatch() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 0);
+        r.parentHash = H2;
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelParentHashMismatch.selector, bytes32(0), H2));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnNewHashMismatch() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(ALICE_PK, _report(id, H1, 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelNewHashMismatch.selector, H2, H1));
+        nft.updateModel(id, H2, proof);
+    }
+
+    function test_updateModel_revertsOnZeroHash() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(ALICE_PK, _report(id, bytes32(0), 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(ZooModelNFT.ZooModelZeroHash.selector);
+        nft.updateModel(id, bytes32(0), proof);
+    }
+
+    function test_updateModel_revertsOnUnauthorizedSigner() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(BOB_PK, _report(id, H1, 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelUnauthorizedSigner.selector, bob));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnBadSignature() public {
+        uint256 id = _mint(alice);
+        bytes memory proof = abi.encode(_report(id, H1, 1, 0), new bytes(64));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ECDSA.ECDSAInvalidSignatureLength.selector, 64));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsOnOutOfRangeValues() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 1);
+        r.performance = 10_001;
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelValueOutOfRange.selector, 10_001, 10_000));
+        nft.updateModel(id, H1, proof);
+        r.performance = 1;
+        r.quality = 201;
+        proof = _proof(ALICE_PK, r);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelValueOutOfRange.selector, 201, 200));
+        nft.updateModel(id, H1, proof);
+        r.quality = 1;
+        r.taskScores[0] = 10_001;
+        proof = _proof(ALICE_PK, r);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelValueOutOfRange.selector, 10_001, 10_000));
+        nft.updateModel(id, H1, proof);
+        r.taskScores[0] = 1;
+        r.opsCount = uint256(type(uint32).max) + 1;
+        proof = _proof(ALICE_PK, r);
+        vm.expectRevert(
+            abi.encodeWithSelector(ZooModelNFT.ZooModelValueOutOfRange.selector, r.opsCount, type(uint32).max)
+        );
+        nft.updateModel(id, H1, proof);
+        vm.stopPrank();
+    }
+
+    function test_updateModel_revertsOnBadTaskList() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 2);
+        r.taskScores = new uint256[](1);
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadTaskList.selector, 2, 1));
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_verifiedNeedsRegisteredEvalSet() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 1, 1);
+        r.evalSet = keccak256("owner-chosen");
+        bytes memory proof = _proof(VERIFIER_PK, r);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationRegistry.EvaluationSetUnknown.selector, r.evalSet));
+        nft.updateModel(id, H1, proof);
+        r.evalSet = EVAL_SET;
+        r.taskIds[0] = keccak256("uncovered");
+        proof = _proof(VERIFIER_PK, r);
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(EvaluationRegistry.EvaluationTaskNotCovered.selector, EVAL_SET, r.taskIds[0])
+        );
+        nft.updateModel(id, H1, proof);
+    }
+
+    function test_updateModel_revertsWhileLocked() public {
+        uint256 id = _mint(alice);
+        vm.prank(address(market));
+        nft.setLock(id, uint64(block.timestamp + 10));
+        bytes memory proof = _proof(ALICE_PK, _report(id, H1, 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelLocked.selector, id, block.timestamp + 10));
+        nft.updateModel(id, H1, proof);
+    }
+
+    // ------------------------------------------------------------ fork / merge
+
+    function test_forkModel_copiesLineage() public {
+        uint256 id = _mint(alice);
+        _update(id, ALICE_PK, ALICE_PK, H1, 500);
+        vm.prank(alice);
+        uint256 child = nft.forkModel(id);
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(child);
+        assertEq(m.modelHash, H1, "parent hash");
+        assertEq(m.parents.length, 1, "one parent");
+        assertEq(m.parents[0], id, "parent");
+        assertEq(m.generation, 1, "generation carried");
+        assertEq(m.trainingOps, 500, "ops carried");
+        assertEq(m.ledgerHead, nft.getModelMetadata(id).ledgerHead, "ledger continues");
+        assertEq(m.ledgerCount, 0, "own entries");
+    }
+
+    function test_forkModelWithHash() public {
+        uint256 id = _mint(alice);
+        vm.startPrank(alice);
+        uint256 child = nft.forkModelWithHash(id, H2);
+        assertEq(nft.getModelMetadata(child).modelHash, H2, "rekeyed");
+        vm.expectRevert(ZooModelNFT.ZooModelZeroHash.selector);
+        nft.forkModelWithHash(id, bytes32(0));
+        vm.stopPrank();
+    }
+
+    function test_forkModel_ownerOnly() public {
+        uint256 id = _mint(alice);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelNotOwner.selector, id, bob));
+        nft.forkModel(id);
+    }
+
+    function test_mergeModels() public {
+        uint256 a = _mint(alice);
+        uint256 b = _mint(alice);
+        _update(a, ALICE_PK, ALICE_PK, H1, 100);
+        _update(b, ALICE_PK, ALICE_PK, H2, 50);
+        _update(b, ALICE_PK, ALICE_PK, H1, 50);
+        vm.prank(alice);
+        uint256 m = nft.mergeModels(_ids(a, b));
+        ZooModelNFT.AIModelNFT memory md = nft.getModelMetadata(m);
+        assertEq(md.parents.length, 2, "parents");
+        assertEq(md.generation, 3, "max gen + 1");
+        assertEq(md.trainingOps, 200, "ops summed");
+        assertEq(md.modelHash, bytes32(0), "no hash yet");
+        bytes32[] memory heads = new bytes32[](2);
+        heads[0] = nft.getModelMetadata(a).ledgerHead;
+        heads[1] = nft.getModelMetadata(b).ledgerHead;
+        assertEq(md.ledgerHead, keccak256(abi.encode(heads)), "merge head");
+    }
+
+    function test_mergeModelsWithHash() public {
+        uint256 a = _mint(alice);
+        uint256 b = _mint(alice);
+        vm.startPrank(alice);
+        uint256 m = nft.mergeModelsWithHash(_ids(a, b), H1, keccak256("other-base"));
+        assertEq(nft.getModelMetadata(m).modelHash, H1, "hash");
+        assertEq(nft.getModelMetadata(m).baseModel, keccak256("other-base"), "base");
+        vm.expectRevert(ZooModelNFT.ZooModelZeroHash.selector);
+        nft.mergeModelsWithHash(_ids(a, b), bytes32(0), BASE);
+        vm.stopPrank();
+    }
+
+    function test_mergeModels_reverts() public {
+        uint256 a = _mint(alice);
+        uint256 b = _mint(bob);
+        uint256[] memory one = new uint256[](1);
+        one[0] = a;
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelParentCount.selector, 1));
+        nft.mergeModels(one);
+        uint256[] memory nine = new uint256[](9);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelParentCount.selector, 9));
+        nft.mergeModels(nine);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelDuplicateParent.selector, a));
+        nft.mergeModels(_ids(a, a));
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelNotOwner.selector, b, alice));
+        nft.mergeModels(_ids(a, b));
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------ royalties
+
+    function test_royalties_goToDirectParentsCreators() public {
+        uint256 a = _mint(alice);
+        uint256 b = _mint(alice);
+        vm.prank(alice);
+        nft.transferFrom(alice, bob, b);
+        vm.prank(bob);
+        uint256 bFork = nft.forkModel(b); // creator bob
+        vm.prank(alice);
+        nft.transferFrom(alice, bob, a);
+        vm.prank(bob);
+        uint256 m = nft.mergeModels(_ids(a, bFork));
+        (address[] memory to, uint256[] memory amounts) = nft.royaltySplits(m, 1 ether);
+        assertEq(to[0], alice, "creator of a");
+        assertEq(to[1], bob, "creator of the fork");
+        assertEq(amounts[0] + amounts[1], 0.05 ether, "5% total");
+        (address r, uint256 amt) = nft.royaltyInfo(m, 1 ether);
+        assertEq(r, alice, "2981 receiver");
+        assertEq(amt, 0.05 ether, "2981 amount");
+        (r, amt) = nft.royaltyInfo(a, 1 ether);
+        assertEq(amt, 0, "no parents, no royalty");
+    }
+
+    function test_constructor_rejectsRoyaltyAbove100Percent() public {
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelValueOutOfRange.selector, 10_001, 10_000));
+        new ZooModelNFT(address(this), 10_001);
+    }
+
+    // ------------------------------------------------------------ ERC-4907
+
+    function test_setUser_andClearedOnTransfer() public {
+        uint256 id = _mint(alice);
+        vm.prank(alice);
+        nft.setUser(id, bob, uint64(block.timestamp + 100));
+        assertEq(nft.userOf(id), bob, "user");
+        assertEq(nft.userExpires(id), block.timestamp + 100, "expires");
+        vm.warp(block.timestamp + 101);
+        assertEq(nft.userOf(id), address(0), "expired");
+        vm.prank(alice);
+        nft.setUser(id, bob, uint64(block.timestamp + 100));
+        vm.prank(alice);
+        nft.transferFrom(alice, carol, id);
+        assertEq(nft.userOf(id), address(0), "cleared on transfer");
+        assertEq(nft.userExpires(id), 0, "expiry cleared");
+    }
+
+    function test_setUser_reverts() public {
+        uint256 id = _mint(alice);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, bob, id));
+        nft.setUser(id, bob, 1);
+        vm.prank(address(market));
+        nft.setLock(id, type(uint64).max);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelLocked.selector, id, uint256(type(uint40).max)));
+        nft.setUser(id, bob, 1);
+    }
+
+    function test_transfer_revertsWhileLocked() public {
+        uint256 id = _mint(alice);
+        vm.prank(address(market));
+        nft.setLock(id, uint64(block.timestamp + 5));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelLocked.selector, id, block.timestamp + 5));
+        nft.transferFrom(alice, bob, id);
+        vm.warp(block.timestamp + 5);
+        vm.prank(alice);
+        nft.transferFrom(alice, bob, id);
+        assertEq(nft.ownerOf(id), bob, "moved after expiry");
+    }
+
+    // ------------------------------------------------------------ admin and hooks
+
+    function test_setModules_adminOnly() public {
+        vm.prank(bob);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, bob, bytes32(0))
+        );
+        nft.setModules(address(1), address(2), address(3), address(4));
+    }
+
+    function test_hooks_onlyModules() public {
+        uint256 id = _mint(alice);
+        vm.startPrank(bob);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelOnlyModule.selector, bob));
+        nft.setLock(id, 1);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelOnlyModule.selector, bob));
+        nft.marketTransfer(alice, bob, id);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelOnlyModule.selector, bob));
+        nft.marketSetUser(id, bob, 1);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelOnlyModule.selector, bob));
+        nft.setSpecialization(id, 1);
+        vm.stopPrank();
+        vm.prank(address(specs));
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadSpecialization.selector, 9));
+        nft.setSpecialization(id, 9);
+    }
+
+    function test_seedMonetization_needsMarketplace() public {
+        ZooModelNFT bare = new ZooModelNFT(address(this), 0);
+        uint256 id = bare.mintModel(alice, BASE);
+        vm.expectRevert(ZooModelNFT.ZooModelNoMarketplace.selector);
+        bare.leaseModel(id, bob, 10);
+        vm.expectRevert(ZooModelNFT.ZooModelNoMarketplace.selector);
+        bare.sellTrainingData(id, bob);
+    }
+
+    function test_specializationName_all() public view {
+        assertEq(keccak256(bytes(nft.specializationName(1))), keccak256("DeFi_Yield_Optimizer"), "1");
+        assertEq(keccak256(bytes(nft.specializationName(8))), keccak256("DAO_Governance_Analyst"), "8");
+        assertEq(keccak256(bytes(nft.specializationName(4))), keccak256("NFT_Trend_Predictor"), "4");
+    }
+
+    function test_views_revertForNonexistentToken() public {
+        bytes memory err = abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 42);
+        vm.expectRevert(err);
+        nft.getModelMetadata(42);
+        vm.expectRevert(err);
+        nft.getModelPerformance(42, "x");
+        vm.expectRevert(err);
+        nft.stage(42);
+        vm.expectRevert(err);
+        nft.parentsOf(42);
+        vm.expectRevert(err);
+        nft.marketState(42);
+    }
+
+    // ------------------------------------------------------------ fuzz
+
+    function testFuzz_updateModel_accumulates(uint256 ops1, uint256 ops2, uint256 perf) public {
+        ops1 = bound(ops1, 0, type(uint32).max);
+        ops2 = bound(ops2, 0, type(uint32).max);
+        perf = bound(perf, 0, 10_000);
+        uint256 id = _mint(alice);
+        _update(id, ALICE_PK, ALICE_PK, H1, ops1);
+        ZooModelNFT.TrainingReport memory r = _report(id, H2, ops2, 3);
+        r.performance = perf;
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        nft.updateModel(id, H2, proof);
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertEq(m.trainingOps, ops1 + ops2, "ops");
+        assertEq(m.performance, perf, "perf");
+        assertEq(m.generation, 2, "gen");
+    }
+
+    function testFuzz_royaltySplits_sumToTotal(uint256 price, uint8 n) public {
+        price = bound(price, 0, 1e30);
+        uint256 count = bound(n, 2, 8);
+        uint256[] memory ids = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            ids[i] = _mint(alice);
+        }
+        vm.prank(alice);
+        uint256 m = nft.mergeModels(ids);
+        (, uint256[] memory amounts) = nft.royaltySplits(m, price);
+        uint256 sum;
+        for (uint256 i; i < amounts.length; ++i) {
+            sum += amounts[i];
+        }
+        assertEq(sum, price * 500 / 10_000, "sum");
+    }
+
+    function testFuzz_updateModel_rejectsForeignSigner(uint256 pk) public {
+        pk = bound(pk, 1, 1e70);
+        vm.assume(pk != ALICE_PK && pk != VERIFIER_PK);
+        uint256 id = _mint(alice);
+        bytes memory proof = _proof(pk, _report(id, H1, 1, 0));
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelUnauthorizedSigner.selector, vm.addr(pk)));
+        nft.updateModel(id, H1, proof);
+    }
+}
