@@ -429,7 +429,10 @@ class Devnet:
         if seconds < 0:
             raise ValueError("cannot move chain time backwards")
         with self.writing():
-            self.kv.set_meta("time_offset", str(self.time_offset + int(seconds)))
+            # relative to chain time: blocks mined in a burst may run ahead of the wall clock
+            head_ts = self.chain.get_canonical_head().timestamp
+            lag = max(0, head_ts + 1 - (int(time.time()) + self.time_offset))
+            self.kv.set_meta("time_offset", str(self.time_offset + lag + int(seconds)))
             self.refresh_pending_time()
             tester.mine_blocks(1)
             return self.chain.get_canonical_head().timestamp

@@ -1,0 +1,1 @@
+"""Shared test helpers (real backends: anvil, ...). Importable as ``support`` via conftest."""
