@@ -185,7 +185,8 @@ def _wiring_key(call, ctx) -> str:
 def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
     """Deploy (or verify) the contract suite of ``zoo_cli.chain.suite`` on ``client``.
 
-    Returns ``{network, chain_id, deployment, contracts, deployed, verified, wired}``.
+    Returns ``{status, network, chain_id, deployment, contracts, deployed, verified, wired}``
+    (status: deployed | wired | verified).
     """
     from zoo_cli.chain import suite
     from zoo_cli.chain.tx import deploy_result, send
@@ -245,7 +246,9 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
 
     rec.complete = True
     path = rec.save(ddir)
+    status = "deployed" if deployed else ("wired" if wired else "verified")
     return {
+        "status": status,
         "network": rec.network,
         "chain_id": rec.chain_id,
         "deployment": str(path),
