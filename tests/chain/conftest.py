@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # makes tests/support importable
 
-from support.anvil import REPO, Anvil, available, start_anvil  # noqa: E402
+from support.anvil import REPO, Anvil, available, start_anvil
 
 HERE = Path(__file__).resolve().parent
 

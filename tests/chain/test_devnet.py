@@ -58,7 +58,7 @@ def test_persistent_and_concurrent_writers(tmp_path):
         for i in (1, 2, 3):
             assert w3.eth.get_transaction_count(DEV_ADDRESSES[i]) == 6
         assert w3.eth.get_balance(DEV_ADDRESSES[9]) == start9 + 18
-        stamps = [w3.eth.get_block(n)["timestamp"] for n in range(0, 19)]
+        stamps = [w3.eth.get_block(n)["timestamp"] for n in range(19)]
         assert stamps == sorted(stamps) and len(set(stamps)) == 19
         assert abs(stamps[-1] - time.time()) < 120
 
@@ -68,7 +68,7 @@ def test_reader_sees_other_process_blocks(tmp_path):
     with _client(home) as reader:
         assert reader.w3.eth.block_number == 0
         p = _run(home, 4, 2)
-        out, err = p.communicate(timeout=120)
+        _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert reader.w3.eth.block_number == 2  # same long-lived process, fresh head
 
@@ -89,7 +89,7 @@ def test_fresh_process_one_tx_timing(tmp_path):
     _client(home).close()
     t0 = time.perf_counter()
     p = _run(home, 5, 1)
-    out, err = p.communicate(timeout=120)
+    _out, err = p.communicate(timeout=120)
     wall = time.perf_counter() - t0
     assert p.returncode == 0, err
     p = _run(home, 6, 20)

@@ -8,8 +8,8 @@ import stat
 import subprocess
 
 import pytest
-
 from support.anvil import CAST_BIN
+
 from zoo_cli.errors import BadInput, NotFound, PermissionDenied
 
 

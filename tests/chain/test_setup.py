@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from support.anvil import start_anvil
+
 from zoo_cli.errors import BackendUnreachable, NotFound, PermissionDenied
 
 
@@ -70,6 +70,7 @@ def test_dev_refused_on_other_chain_ids(tmp_path):
 
 def test_unreachable_rpc_and_chain_id_mismatch(tmp_path, anvil):
     from support.anvil import free_port
+
     from zoo_cli.chain.client import open_chain
     from zoo_cli.chain.setup import init_home
     from zoo_cli.config import load_settings

@@ -53,7 +53,7 @@ class Anvil:
             except ProcessLookupError:
                 pass
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self
 
     def __exit__(self, *exc) -> None:
