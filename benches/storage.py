@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil  # noqa: E402
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+import psutil
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from zoo_cli.storage.container import decrypt_from_storage, encrypt_to_storage  # noqa: E402
-from zoo_cli.storage.embedded import EmbeddedStore  # noqa: E402
-from zoo_cli.storage.envelope import new_content_key  # noqa: E402
+from zoo_cli.storage.container import decrypt_from_storage, encrypt_to_storage
+from zoo_cli.storage.embedded import EmbeddedStore
+from zoo_cli.storage.envelope import new_content_key
 
 MiB = 1 << 20
 

@@ -11,8 +11,17 @@ from hypothesis import strategies as st
 from zoo_cli.errors import IntegrityError, PermissionDenied, VerificationFailed
 from zoo_cli.storage import envelope
 from zoo_cli.storage.container import (
-    check_content_key, cid_from_digest, decrypt_from_storage, digest_from_cid, encrypt_to_storage,
-    key_commitment, open_envelope, open_model, read_manifest, seal_model, wrap_for,
+    check_content_key,
+    cid_from_digest,
+    decrypt_from_storage,
+    digest_from_cid,
+    encrypt_to_storage,
+    key_commitment,
+    open_envelope,
+    open_model,
+    read_manifest,
+    seal_model,
+    wrap_for,
 )
 from zoo_cli.storage.envelope import HEADER_SIZE, TAG, decrypt_bytes, encrypt_bytes, new_content_key
 from zoo_cli.storage.kem import EncryptionKeys, unwrap_key, wrap_key
@@ -136,9 +145,9 @@ def test_key_commitment_is_keccak256():
 def test_streaming_encrypt_store_decrypt_and_tampered_blocks(store):
     key = new_content_key()
     data = os.urandom(3 * (1 << 20) + 77)
-    cid, size = encrypt_to_storage(store, key, [data[i:i + 65536] for i in range(0, len(data), 65536)])
+    cid, _ = encrypt_to_storage(store, key, [data[i:i + 65536] for i in range(0, len(data), 65536)])
     assert b"".join(decrypt_from_storage(store, cid, key)) == data
-    leaf = sorted((p for p in store.blocks_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)[-1]
+    leaf = max((p for p in store.blocks_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     raw = bytearray(leaf.read_bytes())
     raw[100] ^= 1
     leaf.write_bytes(bytes(raw))

@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from .conftest import run_oracle
 from zoo_cli.storage.unixfs import CHUNK_SIZE, MAX_LINKS
+
+from .conftest import run_oracle
 
 SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, MAX_LINKS * CHUNK_SIZE + 1, 50_000_000]
 

@@ -40,7 +40,7 @@ class StorageBackend(ABC):
     def add_file(self, path: str | Path, *, pin: bool = True) -> tuple[CID, int]:
         path = Path(path)
         try:
-            fh = open(path, "rb")
+            fh = open(path, "rb")  # noqa: SIM115 (closed by the with below)
         except FileNotFoundError:
             raise BadInput(f"no such file: {path}") from None
         except IsADirectoryError:

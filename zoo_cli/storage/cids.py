@@ -40,7 +40,7 @@ def parse_cid(value: CidLike) -> CID:
             if isinstance(value, str):
                 value = value.strip()
             cid = CID.decode(value)
-        except Exception as exc:  # multiformats raises several error types
+        except Exception as exc:  # noqa: BLE001 (multiformats raises several error types)
             raise BadInput(
                 f"invalid CID {value!r}: {exc}",
                 hint="pass a CID as printed by `zoo ipfs add` (bafy… or bafk…)",

@@ -85,7 +85,7 @@ class EncryptionKeys:
     mlkem: MLKEM768PrivateKey
 
     @classmethod
-    def derive(cls, private_key_bytes: bytes) -> "EncryptionKeys":
+    def derive(cls, private_key_bytes: bytes) -> EncryptionKeys:
         """Derive the pair from a 32-byte account private key (deterministic)."""
         if len(private_key_bytes) != 32:
             raise BadInput("an account private key must be 32 bytes")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlparse
 
 from multiformats import CID
@@ -83,7 +84,7 @@ class KuboStore(StorageBackend):
     def close(self) -> None:
         try:
             self.client.close()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 (closing is best effort)
             pass
 
     def _call(self, what: str, fn, *args, **kwargs):
@@ -109,7 +110,7 @@ class KuboStore(StorageBackend):
         except exc.Error as err:
             raise BackendUnreachable(f"IPFS node at {self.addr} failed {what}: {err}") from None
 
-    _ADD_OPTS = {"cid_version": 1, "raw_leaves": True, "opts": {"cid-base": "base32"}}
+    _ADD_OPTS: ClassVar[dict] = {"cid_version": 1, "raw_leaves": True, "opts": {"cid-base": "base32"}}
 
     def add_stream(self, chunks: Iterable[bytes], *, pin: bool = True) -> tuple[CID, int]:
         reader = _IterReader(chunks)

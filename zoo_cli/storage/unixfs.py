@@ -146,4 +146,4 @@ def directory_node(entries: dict[str, tuple[CID, int]]) -> tuple[CID, bytes, int
     return cid_of_block(DAG_PB, block), block, len(block) + sum(link.tsize for link in links)
 
 
-__all__ = ["CHUNK_SIZE", "MAX_LINKS", "FileImporter", "directory_node", "file_node", "RAW", "make_cid"]
+__all__ = ["CHUNK_SIZE", "MAX_LINKS", "RAW", "FileImporter", "directory_node", "file_node", "make_cid"]
