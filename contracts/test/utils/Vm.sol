@@ -15,6 +15,7 @@ interface Vm {
     function expectRevert() external;
     function assume(bool condition) external pure;
     function label(address account, string calldata newLabel) external;
+    function cool(address target) external;
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory);
 
