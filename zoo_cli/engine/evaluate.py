@@ -1,0 +1,116 @@
+"""Measuring a model: does it predict what the user actually did?
+
+Metric per task (= domain): exact match of the greedy continuation of the record's
+prompt with its target (action and key fields), whitespace-normalised. Scores are
+integers 0..10000 (basis points), as on-chain; ``performance`` is the accuracy over
+all records evaluated. Generation is batched by prompt length, so no padding and no
+attention mask are needed.
+"""
+
+from __future__ import annotations
+
+from zoo_cli.engine.base import BaseModel
+from zoo_cli.engine.schemas import Interaction, example_text
+
+MAX_NEW_TOKENS = 10
+BATCH = 256
+
+
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = MAX_NEW_TOKENS) -> list[str]:
+    """Greedy continuations of ``prompts`` (text after the prompt, up to ``</s>``)."""
+    import torch
+
+    device = next(model.parameters()).device
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    enc = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    groups: dict[int, list[int]] = {}
+    for i, ids in enumerate(enc):
+        groups.setdefault(len(ids), []).append(i)
+    out: list[str] = [""] * len(prompts)
+    with torch.inference_mode():
+        for _, idx in sorted(groups.items()):
+            for s in range(0, len(idx), BATCH):
+                chunk = idx[s:s + BATCH]
+                x = torch.tensor([[bos] + enc[i] for i in chunk], device=device)
+                new = []
+                done = torch.zeros(len(chunk), dtype=torch.bool, device=device)
+                for _ in range(max_new_tokens):
+                    logits = model(input_ids=x, use_cache=False).logits[:, -1, :]
+                    nxt = logits.argmax(-1)
+                    nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
+                    new.append(nxt)
+                    done |= nxt == eos
+                    x = torch.cat([x, nxt[:, None]], dim=1)
+                    if bool(done.all()):
+                        break
+                gen = torch.stack(new, dim=1).tolist()
+                for row, i in zip(gen, chunk):
+                    if eos in row:
+                        row = row[: row.index(eos)]
+                    out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
+    return out
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def score_candidates(model, tokenizer, prompt: str, candidates: list[str]) -> list[float]:
+    """Log-probability of each ``prompt + ' ' + candidate + </s>`` continuation."""
+    import torch
+
+    device = next(model.parameters()).device
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    scores = []
+    with torch.inference_mode():
+        for cand in candidates:
+            ids = [bos] + tokenizer(f"{prompt} {cand}", add_special_tokens=False)["input_ids"] + [eos]
+            x = torch.tensor([ids], device=device)
+            logp = torch.log_softmax(model(input_ids=x, use_cache=False).logits[0, :-1].float(), -1)
+            tgt = x[0, 1:]
+            lp = logp.gather(1, tgt[:, None])[:, 0]
+            scores.append(float(lp[len(p_ids):].sum()))
+    return scores
+
+
+def to_bps(correct: int, total: int) -> int:
+    return 0 if total == 0 else round(10_000 * correct / total)
+
+
+def score_predictions(records: list[Interaction], predictions: list[str]) -> tuple[dict[str, int], int]:
+    per: dict[str, list[int]] = {}
+    for rec, pred in zip(records, predictions):
+        ok = normalise(pred) == normalise(rec.target())
+        c = per.setdefault(rec.domain, [0, 0])
+        c[0] += ok
+        c[1] += 1
+    task_scores = {d: to_bps(c, n) for d, (c, n) in per.items()}
+    total = sum(n for _, n in per.values())
+    performance = to_bps(sum(c for c, _ in per.values()), total)
+    return task_scores, performance
+
+
+def evaluate_model(model, tokenizer, records: list[Interaction]) -> tuple[dict[str, int], int]:
+    preds = generate(model, tokenizer, [example_text(r)[0] for r in records])
+    return score_predictions(records, preds)
+
+
+def evaluate(base: BaseModel, adapter: dict[str, bytes] | None, records) -> tuple[dict[str, int], int]:
+    """(task_scores, performance) of base + adapter (``None``: the base alone) on ``records``.
+
+    ``records`` are Interaction objects, dicts, or a Dataset; all of them are scored.
+    """
+    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.base import load_base
+    from zoo_cli.engine.data import Dataset, dataset_from_records
+
+    if isinstance(records, Dataset):
+        records = records.records
+    elif records and isinstance(records[0], dict):
+        records = dataset_from_records(records).records
+    if adapter is None:
+        model, tok = load_base(base)
+    else:
+        model, tok = load_peft(base, [adapter])
+    return evaluate_model(model, tok, list(records))

@@ -1,0 +1,41 @@
+"""Process-wide setup for the torch side: offline mode, threads, device, quiet logs."""
+
+from __future__ import annotations
+
+import os
+
+
+def offline() -> None:
+    """Never touch the Hugging Face hub (a failed lookup retries for ~47 s)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def torch_setup(threads: int | None = None):
+    """Import torch with our settings; returns the module."""
+    offline()
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    return torch
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def versions() -> dict[str, str]:
+    import peft
+    import safetensors
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "peft": peft.__version__, "safetensors": safetensors.__version__}

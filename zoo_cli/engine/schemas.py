@@ -1,0 +1,226 @@
+"""Per-domain interaction schemas (ZIP-6 fields) and their compact text form.
+
+Each record is one user interaction. A model learns ``prompt -> target``: the prompt
+is the context the user saw (``pool=ETH/USDC apy=4.2 risk=low ->``), the target is
+what the user actually did, with its key fields (``stake ETH``). The metric is exact
+match of the target. Pure pydantic: no torch here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DOMAINS: tuple[str, ...] = ("defi", "gaming", "nft", "social", "governance")
+
+DEFI_ACTIONS = (
+    "swap", "provide_liquidity", "remove_liquidity", "stake", "unstake", "lend", "borrow", "hold",
+)
+GAME_ACTIONS = ("attack", "defend", "retreat", "heal", "explore", "loot")
+NFT_ACTIONS = ("buy", "sell", "hold", "bid")
+SOCIAL_ACTIONS = ("like", "reply", "share", "ignore", "post")
+VOTES = ("for", "against", "abstain", "delegate")
+
+Token = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}$")]
+Word = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$")]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: str | None = Field(default=None, max_length=64)
+    timestamp: int | None = Field(default=None, ge=0)
+
+    def prompt(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def target(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _num(x: float) -> str:
+    """Short, stable number text (one decimal) used in prompts."""
+    return f"{x:.1f}"
+
+
+class DefiMarket(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pool: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}/[A-Za-z0-9]{1,12}$")]
+    apy: float = Field(ge=0, le=10_000)
+    risk: Literal["low", "medium", "high"]
+    volatility: float | None = Field(default=None, ge=0)
+
+
+class DefiInteraction(_Record):
+    domain: Literal["defi"]
+    action: Literal[DEFI_ACTIONS]  # type: ignore[valid-type]
+    tokens: list[Token] = Field(min_length=1, max_length=4)
+    amounts: list[float] = Field(default_factory=list, max_length=4)
+    profit: float | None = None
+    outcome: str | None = Field(default=None, max_length=64)
+    market: DefiMarket
+
+    def prompt(self) -> str:
+        m = self.market
+        return f"pool={m.pool} apy={_num(m.apy)} risk={m.risk} ->"
+
+    def target(self) -> str:
+        return f"{self.action} {self.tokens[0]}"
+
+
+class GameState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hp: int = Field(ge=0, le=100)
+    enemy: Literal["none", "far", "near", "boss"]
+    loot: bool = False
+
+
+class GamingInteraction(_Record):
+    domain: Literal["gaming"]
+    game: Word
+    state: GameState
+    action: Literal[GAME_ACTIONS]  # type: ignore[valid-type]
+    actions: list[Word] = Field(default_factory=list, max_length=64)
+    score: int | None = None
+    strategy: Word | None = None
+    preferences: dict[str, str] = Field(default_factory=dict)
+
+    def prompt(self) -> str:
+        s = self.state
+        return f"game={self.game} hp={s.hp} enemy={s.enemy} loot={'yes' if s.loot else 'no'} ->"
+
+    def target(self) -> str:
+        return self.action
+
+
+class NftTraits(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    rarity: Literal["common", "uncommon", "rare", "legendary"]
+    background: Word
+    eyes: Word
+
+
+class NftInteraction(_Record):
+    domain: Literal["nft"]
+    collection: Word
+    traits: NftTraits
+    price: float = Field(ge=0)
+    profit: float | None = None
+    sentiment: Literal["bearish", "neutral", "bullish"]
+    action: Literal[NFT_ACTIONS]  # type: ignore[valid-type]
+
+    def prompt(self) -> str:
+        t = self.traits
+        return (
+            f"collection={self.collection} rarity={t.rarity} eyes={t.eyes} "
+            f"bg={t.background} sentiment={self.sentiment} price={_num(self.price)} ->"
+        )
+
+    def target(self) -> str:
+        return self.action
+
+
+class Engagement(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    likes: int = Field(ge=0)
+    replies: int = Field(default=0, ge=0)
+
+
+class SocialInteraction(_Record):
+    domain: Literal["social"]
+    platform: Word = "zoo"
+    author: Literal["friend", "stranger", "influencer", "project"]
+    topic: Literal["defi", "gaming", "nft", "dao", "memes"]
+    sentiment: Literal["negative", "neutral", "positive"]
+    engagement: Engagement
+    action: Literal[SOCIAL_ACTIONS]  # type: ignore[valid-type]
+
+    def prompt(self) -> str:
+        return (
+            f"author={self.author} topic={self.topic} sentiment={self.sentiment} "
+            f"likes={self.engagement.likes} ->"
+        )
+
+    def target(self) -> str:
+        return self.action
+
+
+class Proposal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int | None = Field(default=None, ge=0)
+    category: Literal["treasury", "grants", "protocol", "tokenomics"]
+    impact: float = Field(ge=0, le=100, description="share of treasury or supply affected, %")
+    proposer: Literal["core", "community", "whale"]
+
+
+class GovernanceInteraction(_Record):
+    domain: Literal["governance"]
+    dao: Word
+    proposal: Proposal
+    vote: Literal[VOTES]  # type: ignore[valid-type]
+    outcome: Literal["passed", "rejected", "pending"] | None = None
+
+    def prompt(self) -> str:
+        p = self.proposal
+        return (
+            f"dao={self.dao} category={p.category} impact={_num(p.impact)} "
+            f"proposer={p.proposer} ->"
+        )
+
+    def target(self) -> str:
+        return self.vote
+
+
+SCHEMAS: dict[str, type[_Record]] = {
+    "defi": DefiInteraction,
+    "gaming": GamingInteraction,
+    "nft": NftInteraction,
+    "social": SocialInteraction,
+    "governance": GovernanceInteraction,
+}
+
+Interaction = _Record
+
+
+class _DomainProbe(BaseModel):
+    domain: str
+
+    @field_validator("domain")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in SCHEMAS:
+            raise ValueError(f"unknown domain {v!r} (expected one of: {', '.join(DOMAINS)})")
+        return v
+
+
+def parse_record(obj: object) -> _Record:
+    """Validate one decoded JSON object; raises ``ValueError`` with a short reason."""
+    from pydantic import ValidationError
+
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")  # noqa: TRY004 - callers catch ValueError
+    if "domain" not in obj:
+        raise ValueError("missing field 'domain'")
+    try:
+        domain = _DomainProbe(domain=obj["domain"]).domain
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    try:
+        return SCHEMAS[domain].model_validate(obj)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:3]:
+            loc = ".".join(str(p) for p in err["loc"]) or "record"
+            parts.append(f"{loc}: {err['msg']}")
+        raise ValueError("; ".join(parts)) from None
+
+
+def example_text(record: _Record) -> tuple[str, str]:
+    """``(prompt, target)`` for one record; the model sees ``prompt + ' ' + target``."""
+    return record.prompt(), record.target()
