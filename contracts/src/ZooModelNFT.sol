@@ -36,10 +36,17 @@ import {IERC4907} from "./interfaces/IERC4907.sol";
 /// against `ledgerHead` / `ledgerCount` on-chain. A minted token starts at head 0, a fork at
 /// its parent's head, a merge at keccak256(abi.encode(parentHeads)).
 ///
-/// Lineage carry-over: a fork copies the parent's generation, trainingOps, performance and
-/// specialization (task scores are not copied: they belong to the evaluated version and
+/// Domains vs specializations: every token carries a *domain label* (0 General, 1 DeFi,
+/// 2 Gaming, 3 NFT, 4 Social, 5 DAO), set at mint and re-set by the owner (the CLI sets the
+/// domain with most training ops); `getModelMetadata(..).specialization` is that label. The
+/// 8 ZIP-6 enum values are *earned* specializations (ModelSpecialization registry); the
+/// best one is `earnedSpecialization` ("General" when none).
+///
+/// Lineage carry-over: a fork copies the parent's generation, trainingOps, performance,
+/// domain and earned headline specialization (task scores are not copied: they belong to the evaluated version and
 /// are re-established by the next report); a merge gets generation = max(parent
-/// generations) + 1, trainingOps = sum of the parents' ops, performance 0 until evaluated.
+/// generations) + 1, trainingOps = sum of the parents' ops, performance 0 until evaluated,
+/// domain = the first parent's.
 contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4907 {
     /// @notice Role whose signatures make training reports "verified" and who registers
     /// evaluation sets, signs specialization proofs and settles marketplace disputes.
@@ -55,6 +62,8 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     uint256 public constant MAX_TASKS = 16;
     uint256 public constant MIN_MERGE_PARENTS = 2;
     uint256 public constant MAX_MERGE_PARENTS = 8;
+    /// @notice Highest domain label index (0 General, 1 DeFi, 2 Gaming, 3 NFT, 4 Social, 5 DAO).
+    uint8 public constant MAX_DOMAIN = 5;
 
     /// @notice Total ERC-2981 royalty, in basis points, split among the direct parents' creators.
     uint96 public immutable royaltyBps;
@@ -68,7 +77,9 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         Master
     }
 
-    /// @notice The seed's AIModelNFT struct, extended (fields after lastUpdated are zoo's).
+    /// @notice The seed's AIModelNFT struct, extended (fields after lastUpdated are zoo's;
+    /// new fields are only ever appended). `specialization` is the domain label
+    /// (domainName(domain)); `earnedSpecialization` the best earned ZIP-6 specialization.
     struct AIModelNFT {
         uint256 tokenId;
         address owner;
@@ -85,6 +96,8 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         bool verified;
         address creator;
         string metadataURI;
+        string earnedSpecialization;
+        uint8 domain;
     }
 
     /// @notice EIP-712 training report (see contract NatSpec).
@@ -117,6 +130,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         uint40 lockedUntil;
         bool verified;
         uint8 specialization;
+        uint8 domain;
         address creator;
         uint32 transferCount;
     }
@@ -174,6 +188,8 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     event TokenLocked(uint256 indexed tokenId, uint64 until);
     /// @notice The token's headline specialization changed.
     event SpecializationSet(uint256 indexed tokenId, uint8 specialization);
+    /// @notice The token's domain label changed (0 General … 5 DAO).
+    event DomainSet(uint256 indexed tokenId, uint8 domain);
     /// @notice The admin wired the suite's modules.
     event ModulesSet(address marketplace, address trainingRewards, address evaluationRegistry, address specialization);
 
@@ -211,6 +227,8 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     error ZooModelNoMarketplace();
     /// @notice Specialization index out of range (0 = general, 1..8).
     error ZooModelBadSpecialization(uint8 specialization);
+    /// @notice Domain label index out of range (0 General … 5 DAO).
+    error ZooModelBadDomain(uint8 domain);
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE.
     /// @param royaltyBps_ Total royalty (basis points, ≤ 10,000) split among parents' creators.
@@ -239,21 +257,27 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     /// @notice Mint a new model for `to` on `baseModel` (model hash 0 until the first update).
     /// @return tokenId The new token id (ids start at 1).
     function mintModel(address to, bytes32 baseModel) external returns (uint256 tokenId) {
-        tokenId = _createToken(to, to, baseModel, bytes32(0), bytes32(0));
+        tokenId = _createToken(to, to, baseModel, bytes32(0), bytes32(0), 0);
         emit ModelMinted(tokenId, to, baseModel, bytes32(0));
     }
 
-    /// @notice Mint with an initial model container hash and public metadata URI.
+    /// @notice Mint with an initial model container hash and public metadata URI (domain General).
     function mintModelWithHash(address to, bytes32 baseModel, bytes32 modelHash, string calldata uri)
         external
         returns (uint256 tokenId)
     {
-        tokenId = _createToken(to, to, baseModel, modelHash, bytes32(0));
-        if (bytes(uri).length != 0) {
-            _metadataURIs[tokenId] = uri;
-            emit MetadataURISet(tokenId, uri);
-        }
-        emit ModelMinted(tokenId, to, baseModel, modelHash);
+        tokenId = _mintWithUri(to, baseModel, modelHash, uri, 0);
+    }
+
+    /// @notice Mint with hash, metadata URI and domain label (0 General, 1 DeFi, 2 Gaming,
+    /// 3 NFT, 4 Social, 5 DAO; reverts ZooModelBadDomain above 5). Emits DomainSet.
+    function mintModelWithDomain(address to, bytes32 baseModel, bytes32 modelHash, string calldata uri, uint8 domain)
+        external
+        returns (uint256 tokenId)
+    {
+        if (domain > MAX_DOMAIN) revert ZooModelBadDomain(domain);
+        tokenId = _mintWithUri(to, baseModel, modelHash, uri, domain);
+        emit DomainSet(tokenId, domain);
     }
 
     /// @notice Fork `tokenId` (owner only): a new token with parent = tokenId and the parent's hash.
@@ -321,6 +345,17 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         if (!_isAuthorized(owner, msg.sender, tokenId)) revert ERC721InsufficientApproval(msg.sender, tokenId);
         _metadataURIs[tokenId] = uri;
         emit MetadataURISet(tokenId, uri);
+        emit MetadataUpdate(tokenId);
+    }
+
+    /// @notice Set the domain label (0 General … 5 DAO); owner or approved. Allowed while the
+    /// token is locked (a label, not a model version).
+    function setDomain(uint256 tokenId, uint8 domain) external {
+        address owner = _requireOwned(tokenId);
+        if (!_isAuthorized(owner, msg.sender, tokenId)) revert ERC721InsufficientApproval(msg.sender, tokenId);
+        if (domain > MAX_DOMAIN) revert ZooModelBadDomain(domain);
+        _records[tokenId].domain = domain;
+        emit DomainSet(tokenId, domain);
         emit MetadataUpdate(tokenId);
     }
 
@@ -398,24 +433,37 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     // ---------------------------------------------------------------- views
 
     /// @notice Full model record (seed struct, extended).
-    function getModelMetadata(uint256 tokenId) external view returns (AIModelNFT memory m) {
-        address owner = _requireOwned(tokenId);
-        ModelRecord storage rec = _records[tokenId];
-        m.tokenId = tokenId;
-        m.owner = owner;
-        m.modelHash = rec.modelHash;
-        m.generation = rec.generation;
-        m.trainingOps = rec.trainingOps;
-        m.performance = rec.performance;
-        m.specialization = specializationName(rec.specialization);
-        m.lastUpdated = rec.lastUpdated;
-        m.baseModel = rec.baseModel;
-        m.parents = _parents[tokenId];
-        m.ledgerHead = rec.ledgerHead;
-        m.ledgerCount = rec.ledgerCount;
-        m.verified = rec.verified;
-        m.creator = rec.creator;
-        m.metadataURI = _metadataURIs[tokenId];
+    function getModelMetadata(uint256 tokenId) external view returns (AIModelNFT memory) {
+        return _metadata(tokenId, _requireOwned(tokenId));
+    }
+
+    /// @notice Records of the existing tokens with ids in [fromId, fromId + count) — one
+    /// eth_call per page for `zoo list`. Ids above totalMinted (and id 0) are skipped, so
+    /// the array may be shorter than `count` (empty past the end).
+    function getModelsBatch(uint256 fromId, uint256 count) external view returns (AIModelNFT[] memory models) {
+        uint256 last = _nextTokenId - 1;
+        if (fromId == 0) {
+            if (count == 0) return models;
+            fromId = 1;
+            count -= 1;
+        }
+        uint256 n = fromId > last ? 0 : last - fromId + 1;
+        if (count < n) n = count;
+        models = new AIModelNFT[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 id = fromId + i;
+            models[i] = _metadata(id, _ownerOf(id));
+        }
+    }
+
+    /// @notice Latest scores of `tokenId` on several task ids (keccak256 of the names), in order.
+    function getTaskScores(uint256 tokenId, bytes32[] calldata taskIds) external view returns (uint256[] memory scores) {
+        _requireOwned(tokenId);
+        mapping(bytes32 => uint256) storage s = _taskScores[tokenId];
+        scores = new uint256[](taskIds.length);
+        for (uint256 i; i < taskIds.length; ++i) {
+            scores[i] = s[taskIds[i]];
+        }
     }
 
     /// @notice Latest score (0–10000) of `tokenId` on `task` (a task name).
@@ -483,6 +531,18 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         return "General";
     }
 
+    /// @notice Name of a domain label index: 0 "General", 1 "DeFi", 2 "Gaming", 3 "NFT",
+    /// 4 "Social", 5 "DAO" (reverts ZooModelBadDomain above 5).
+    function domainName(uint8 d) public pure returns (string memory) {
+        if (d == 0) return "General";
+        if (d == 1) return "DeFi";
+        if (d == 2) return "Gaming";
+        if (d == 3) return "NFT";
+        if (d == 4) return "Social";
+        if (d == 5) return "DAO";
+        revert ZooModelBadDomain(d);
+    }
+
     /// @notice Public metadata JSON URI (ipfs://CID), set by the owner.
     function tokenURI(uint256 tokenId) public view override returns (string memory) {
         _requireOwned(tokenId);
@@ -548,25 +608,67 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         return super._update(to, tokenId, auth);
     }
 
-    function _createToken(address to, address creator, bytes32 baseModel, bytes32 modelHash, bytes32 head)
-        private
-        returns (uint256 tokenId)
-    {
+    function _createToken(
+        address to,
+        address creator,
+        bytes32 baseModel,
+        bytes32 modelHash,
+        bytes32 head,
+        uint8 domain
+    ) private returns (uint256 tokenId) {
         tokenId = _nextTokenId++;
         ModelRecord storage rec = _records[tokenId];
         if (modelHash != bytes32(0)) rec.modelHash = modelHash;
         rec.baseModel = baseModel;
         if (head != bytes32(0)) rec.ledgerHead = head;
         rec.lastUpdated = uint40(block.timestamp);
+        if (domain != 0) rec.domain = domain;
         rec.creator = creator;
         _mint(to, tokenId);
+    }
+
+    function _mintWithUri(address to, bytes32 baseModel, bytes32 modelHash, string calldata uri, uint8 domain)
+        private
+        returns (uint256 tokenId)
+    {
+        tokenId = _createToken(to, to, baseModel, modelHash, bytes32(0), domain);
+        if (bytes(uri).length != 0) {
+            _metadataURIs[tokenId] = uri;
+            emit MetadataURISet(tokenId, uri);
+        }
+        emit ModelMinted(tokenId, to, baseModel, modelHash);
+    }
+
+    function _metadata(uint256 tokenId, address owner) private view returns (AIModelNFT memory m) {
+        ModelRecord storage rec = _records[tokenId];
+        // Packed-slot fields first, with no call in between, so the optimizer loads the slot
+        // once (getModelsBatch reads hundreds of records in one eth_call).
+        m.generation = rec.generation;
+        m.ledgerCount = rec.ledgerCount;
+        m.trainingOps = rec.trainingOps;
+        m.performance = rec.performance;
+        m.lastUpdated = rec.lastUpdated;
+        m.verified = rec.verified;
+        uint8 earned = rec.specialization;
+        uint8 domain = rec.domain;
+        m.domain = domain;
+        m.tokenId = tokenId;
+        m.owner = owner;
+        m.modelHash = rec.modelHash;
+        m.baseModel = rec.baseModel;
+        m.ledgerHead = rec.ledgerHead;
+        m.creator = rec.creator;
+        m.specialization = domainName(domain);
+        m.earnedSpecialization = specializationName(earned);
+        m.parents = _parents[tokenId];
+        m.metadataURI = _metadataURIs[tokenId];
     }
 
     function _fork(uint256 parentId, bytes32 newHash) private returns (uint256 newTokenId) {
         address owner = _requireOwned(parentId);
         if (owner != msg.sender) revert ZooModelNotOwner(parentId, msg.sender);
         ModelRecord storage p = _records[parentId];
-        newTokenId = _createToken(msg.sender, msg.sender, p.baseModel, newHash, p.ledgerHead);
+        newTokenId = _createToken(msg.sender, msg.sender, p.baseModel, newHash, p.ledgerHead, p.domain);
         ModelRecord storage c = _records[newTokenId];
         c.generation = p.generation;
         c.trainingOps = p.trainingOps;
@@ -595,8 +697,11 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
             if (p.generation > maxGen) maxGen = p.generation;
             ops += p.trainingOps;
         }
-        if (baseModel == bytes32(0)) baseModel = _records[ids[0]].baseModel;
-        newTokenId = _createToken(msg.sender, msg.sender, baseModel, mergedHash, keccak256(abi.encode(heads)));
+        ModelRecord storage first = _records[ids[0]];
+        if (baseModel == bytes32(0)) baseModel = first.baseModel;
+        newTokenId = _createToken(
+            msg.sender, msg.sender, baseModel, mergedHash, keccak256(abi.encode(heads)), first.domain
+        );
         ModelRecord storage c = _records[newTokenId];
         c.generation = uint32(maxGen + 1);
         c.trainingOps = uint64(ops);

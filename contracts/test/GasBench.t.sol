@@ -90,6 +90,23 @@ contract GasBench is ZooTest {
         _log("mergeModels 4 parents", _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.mergeModels, (ids))));
     }
 
+    function test_gas_domain_and_batch() public {
+        _log(
+            "mintModelWithDomain (new owner, hash, domain)",
+            _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.mintModelWithDomain, (bob, BASE, keccak256("h"), "", 1)))
+        );
+        _log("setDomain", _call(bob, address(nft), 0, abi.encodeCall(ZooModelNFT.setDomain, (1, 2))));
+        for (uint256 i = 1; i < 200; ++i) {
+            nft.mintModelWithDomain(
+                alice, BASE, keccak256(abi.encode(i)), "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", uint8(i % 6)
+            );
+        }
+        _log(
+            "getModelsBatch 200 models (eth_call)",
+            _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.getModelsBatch, (1, 200)))
+        );
+    }
+
     function test_gas_market() public {
         uint256 id = nft.mintModelWithHash(alice, BASE, keccak256("h"), "");
         _log(

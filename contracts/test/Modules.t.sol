@@ -144,7 +144,8 @@ contract SpecializationTest is ZooTest {
         assertTrue(exists, "exists");
         assertEq(sc.score, 6_000, "score");
         assertEq(sc.certificateHash, keccak256(proof), "certificate");
-        assertEq(keccak256(bytes(nft.getModelMetadata(id).specialization)), keccak256("NFT_Trend_Predictor"), "headline");
+        assertEq(keccak256(bytes(nft.getModelMetadata(id).earnedSpecialization)), keccak256("NFT_Trend_Predictor"), "headline");
+        assertEq(keccak256(bytes(nft.getModelMetadata(id).specialization)), keccak256("General"), "domain label unchanged");
         vm.expectRevert(
             abi.encodeWithSelector(ModelSpecialization.SpecializationNotImproved.selector, id, s, 6_000, 6_000)
         );
@@ -154,7 +155,7 @@ contract SpecializationTest is ZooTest {
             id, ModelSpecialization.Specialization.DeFi_Yield_Optimizer, _specProof(VERIFIER_PK, _p(id, 0, 9_000))
         );
         assertEq(specs.getSpecializations(id).length, 2, "two");
-        assertEq(keccak256(bytes(nft.getModelMetadata(id).specialization)), keccak256("DeFi_Yield_Optimizer"), "best");
+        assertEq(keccak256(bytes(nft.getModelMetadata(id).earnedSpecialization)), keccak256("DeFi_Yield_Optimizer"), "best");
         assertEq(
             specs.proofDigest(_p(id, 0, 1)) != bytes32(0) ? 1 : 0, 1, "digest view"
         );

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ZooTest} from "./utils/ZooTest.sol";
+import {Vm} from "./utils/Vm.sol";
 import {ZooModelNFT} from "../src/ZooModelNFT.sol";
 import {EvaluationRegistry} from "../src/EvaluationRegistry.sol";
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
@@ -512,7 +513,244 @@ contract ZooModelNFTTest is ZooTest {
         nft.marketState(42);
     }
 
+    // ------------------------------------------------------------ domain labels
+
+    bytes32 internal constant DOMAIN_SET_SIG = keccak256("DomainSet(uint256,uint8)");
+    bytes32 internal constant METADATA_UPDATE_SIG = keccak256("MetadataUpdate(uint256)");
+
+    function _eq(string memory a, string memory b) internal pure returns (bool) {
+        return keccak256(bytes(a)) == keccak256(bytes(b));
+    }
+
+    function test_domainName_all() public {
+        string[6] memory want = ["General", "DeFi", "Gaming", "NFT", "Social", "DAO"];
+        for (uint8 d; d < 6; ++d) {
+            assertTrue(_eq(nft.domainName(d), want[d]), want[d]);
+        }
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadDomain.selector, uint8(6)));
+        nft.domainName(6);
+    }
+
+    function test_mint_defaultsToGeneralDomain() public {
+        uint256 a = _mint(alice);
+        uint256 b = nft.mintModelWithHash(alice, BASE, H1, "");
+        for (uint256 id = a; id <= b; ++id) {
+            ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+            assertEq(m.domain, 0, "domain");
+            assertTrue(_eq(m.specialization, "General"), "label");
+            assertTrue(_eq(m.earnedSpecialization, "General"), "earned");
+        }
+    }
+
+    function test_mintModelWithDomain() public {
+        vm.recordLogs();
+        uint256 id = nft.mintModelWithDomain(bob, BASE, H1, "ipfs://bafymeta", 2);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool seen;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == DOMAIN_SET_SIG) {
+                seen = true;
+                assertEq(uint256(logs[i].topics[1]), id, "indexed id");
+                assertEq(abi.decode(logs[i].data, (uint256)), 2, "domain in event");
+            }
+        }
+        assertTrue(seen, "DomainSet emitted");
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertEq(m.owner, bob, "owner");
+        assertEq(m.modelHash, H1, "hash");
+        assertEq(m.creator, bob, "creator");
+        assertEq(m.domain, 2, "domain");
+        assertTrue(_eq(m.specialization, "Gaming"), "label");
+        assertTrue(_eq(m.earnedSpecialization, "General"), "nothing earned");
+        assertTrue(_eq(m.metadataURI, "ipfs://bafymeta"), "uri");
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadDomain.selector, uint8(6)));
+        nft.mintModelWithDomain(bob, BASE, H1, "", 6);
+        assertEq(nft.totalMinted(), 1, "nothing minted on revert");
+    }
+
+    function test_setDomain_ownerOrApproved() public {
+        uint256 id = _mint(alice);
+        vm.recordLogs();
+        vm.prank(alice);
+        nft.setDomain(id, 1);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 2, "two events");
+        assertEq(logs[0].topics[0], DOMAIN_SET_SIG, "DomainSet");
+        assertEq(logs[1].topics[0], METADATA_UPDATE_SIG, "MetadataUpdate");
+        assertEq(abi.decode(logs[1].data, (uint256)), id, "4906 id");
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertTrue(_eq(m.specialization, "DeFi"), "label");
+        assertEq(m.domain, 1, "domain");
+        // approved operator
+        vm.prank(alice);
+        nft.approve(bob, id);
+        vm.prank(bob);
+        nft.setDomain(id, 5);
+        assertTrue(_eq(nft.getModelMetadata(id).specialization, "DAO"), "approved sets");
+        // stranger, then out of range
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, carol, id));
+        nft.setDomain(id, 3);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadDomain.selector, uint8(6)));
+        nft.setDomain(id, 6);
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 42));
+        nft.setDomain(42, 1);
+    }
+
+    function test_setDomain_allowedWhileLocked_keepsHotFields() public {
+        uint256 id = _mint(alice);
+        _update(id, ALICE_PK, ALICE_PK, H1, 1_234);
+        vm.prank(address(market));
+        nft.setLock(id, uint64(block.timestamp + 10));
+        ZooModelNFT.AIModelNFT memory before = nft.getModelMetadata(id);
+        vm.prank(alice);
+        nft.setDomain(id, 4);
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertTrue(_eq(m.specialization, "Social"), "label");
+        assertEq(m.generation, before.generation, "gen");
+        assertEq(m.trainingOps, before.trainingOps, "ops");
+        assertEq(m.performance, before.performance, "perf");
+        assertEq(m.lastUpdated, before.lastUpdated, "updated");
+        assertEq(m.ledgerCount, before.ledgerCount, "ledger");
+        (,, uint256 locked) = nft.marketState(id);
+        assertEq(locked, block.timestamp + 10, "lock kept");
+    }
+
+    function test_domain_separateFromEarnedSpecialization() public {
+        uint256 id = nft.mintModelWithDomain(alice, BASE, H1, "", 1);
+        vm.prank(address(specs));
+        nft.setSpecialization(id, 2);
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+        assertTrue(_eq(m.specialization, "DeFi"), "label");
+        assertTrue(_eq(m.earnedSpecialization, "DeFi_Arbitrage_Bot"), "earned");
+        vm.prank(alice);
+        nft.setDomain(id, 0);
+        m = nft.getModelMetadata(id);
+        assertTrue(_eq(m.specialization, "General"), "label reset");
+        assertTrue(_eq(m.earnedSpecialization, "DeFi_Arbitrage_Bot"), "earned kept");
+    }
+
+    function test_fork_copiesDomain_merge_takesFirstParents() public {
+        uint256 a = nft.mintModelWithDomain(alice, BASE, H1, "", 3);
+        uint256 b = nft.mintModelWithDomain(alice, BASE, H2, "", 5);
+        vm.prank(address(specs));
+        nft.setSpecialization(a, 4);
+        vm.startPrank(alice);
+        uint256 f = nft.forkModel(a);
+        uint256 fh = nft.forkModelWithHash(b, keccak256("k"));
+        uint256 m1 = nft.mergeModels(_ids(b, a));
+        uint256 m2 = nft.mergeModelsWithHash(_ids(a, b), H1, BASE);
+        vm.stopPrank();
+        assertEq(nft.getModelMetadata(f).domain, 3, "fork");
+        assertTrue(_eq(nft.getModelMetadata(f).earnedSpecialization, "NFT_Trend_Predictor"), "fork earned");
+        assertEq(nft.getModelMetadata(fh).domain, 5, "fork with hash");
+        assertEq(nft.getModelMetadata(m1).domain, 5, "merge: first parent");
+        assertTrue(_eq(nft.getModelMetadata(m1).specialization, "DAO"), "merge label");
+        assertEq(nft.getModelMetadata(m2).domain, 3, "merge with hash: first parent");
+    }
+
+    // ------------------------------------------------------------ batch reads
+
+    function test_getModelsBatch_pages() public {
+        for (uint256 i; i < 5; ++i) {
+            nft.mintModelWithDomain(i % 2 == 0 ? alice : bob, BASE, keccak256(abi.encode(i)), "", uint8(i));
+        }
+        ZooModelNFT.AIModelNFT[] memory page = nft.getModelsBatch(2, 3);
+        assertEq(page.length, 3, "len");
+        for (uint256 i; i < 3; ++i) {
+            ZooModelNFT.AIModelNFT memory one = nft.getModelMetadata(2 + i);
+            assertEq(page[i].tokenId, 2 + i, "id");
+            assertEq(page[i].owner, one.owner, "owner");
+            assertEq(page[i].modelHash, one.modelHash, "hash");
+            assertEq(page[i].domain, one.domain, "domain");
+            assertTrue(_eq(page[i].specialization, one.specialization), "label");
+            assertEq(keccak256(abi.encode(page[i])), keccak256(abi.encode(one)), "same record");
+        }
+        assertEq(nft.getModelsBatch(1, 100).length, 5, "clipped at totalMinted");
+        assertEq(nft.getModelsBatch(4, 100).length, 2, "tail");
+        assertEq(nft.getModelsBatch(4, 100)[1].tokenId, 5, "tail last");
+        assertEq(nft.getModelsBatch(6, 10).length, 0, "past the end");
+        assertEq(nft.getModelsBatch(3, 0).length, 0, "count 0");
+        assertEq(nft.getModelsBatch(0, 0).length, 0, "id 0, count 0");
+        ZooModelNFT.AIModelNFT[] memory z = nft.getModelsBatch(0, 3);
+        assertEq(z.length, 2, "[0,3) has ids 1 and 2");
+        assertEq(z[0].tokenId, 1, "skips id 0");
+        assertEq(nft.getModelsBatch(2, type(uint256).max).length, 4, "no overflow");
+        assertEq(nft.getModelsBatch(type(uint256).max, type(uint256).max).length, 0, "huge from");
+    }
+
+    function test_getModelsBatch_empty() public view {
+        assertEq(nft.getModelsBatch(1, 200).length, 0, "none minted");
+    }
+
+    function test_getModelsBatch_200_oneCall() public {
+        for (uint256 i; i < 200; ++i) {
+            nft.mintModelWithHash(alice, BASE, keccak256(abi.encode(i)), "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi");
+        }
+        uint256 g0 = gasleft();
+        ZooModelNFT.AIModelNFT[] memory all = nft.getModelsBatch(1, 200);
+        uint256 used = g0 - gasleft();
+        assertEq(all.length, 200, "all");
+        assertEq(all[199].tokenId, 200, "last");
+        assertLe(used, 30_000_000, "fits an eth_call gas cap");
+    }
+
+    function test_getTaskScores() public {
+        uint256 id = _mint(alice);
+        ZooModelNFT.TrainingReport memory r = _report(id, H1, 10, 3);
+        bytes memory proof = _proof(ALICE_PK, r);
+        vm.prank(alice);
+        nft.updateModel(id, H1, proof);
+        bytes32[] memory q = new bytes32[](4);
+        q[0] = r.taskIds[2];
+        q[1] = keccak256("unknown");
+        q[2] = r.taskIds[0];
+        q[3] = r.taskIds[2];
+        uint256[] memory s = nft.getTaskScores(id, q);
+        assertEq(s.length, 4, "len");
+        assertEq(s[0], 5_002, "t2");
+        assertEq(s[1], 0, "unknown");
+        assertEq(s[2], 5_000, "t0");
+        assertEq(s[3], nft.getTaskScore(id, r.taskIds[2]), "matches single read");
+        assertEq(nft.getTaskScores(id, new bytes32[](0)).length, 0, "empty");
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 42));
+        nft.getTaskScores(42, q);
+    }
+
     // ------------------------------------------------------------ fuzz
+
+    function testFuzz_setDomain_range(uint8 d) public {
+        uint256 id = _mint(alice);
+        vm.prank(alice);
+        if (d > 5) {
+            vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelBadDomain.selector, d));
+            nft.setDomain(id, d);
+            assertEq(nft.getModelMetadata(id).domain, 0, "unchanged");
+        } else {
+            nft.setDomain(id, d);
+            ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(id);
+            assertEq(m.domain, d, "stored");
+            assertTrue(_eq(m.specialization, nft.domainName(d)), "label");
+        }
+    }
+
+    function testFuzz_getModelsBatch_window(uint256 fromId, uint256 count) public {
+        for (uint256 i; i < 7; ++i) {
+            _mint(alice);
+        }
+        fromId = bound(fromId, 0, 10);
+        count = bound(count, 0, 12);
+        ZooModelNFT.AIModelNFT[] memory page = nft.getModelsBatch(fromId, count);
+        uint256 want;
+        for (uint256 id = fromId; id < fromId + count; ++id) {
+            if (id >= 1 && id <= 7) ++want;
+        }
+        assertEq(page.length, want, "length");
+        for (uint256 i; i < page.length; ++i) {
+            assertEq(page[i].tokenId, (fromId == 0 ? 1 : fromId) + i, "ids consecutive");
+        }
+    }
 
     function testFuzz_updateModel_accumulates(uint256 ops1, uint256 ops2, uint256 perf) public {
         ops1 = bound(ops1, 0, type(uint32).max);
