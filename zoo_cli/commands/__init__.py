@@ -6,9 +6,10 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from zoo_cli.commands import account, completions, data, setup
+    from zoo_cli.commands import account, completions, data, models, setup
 
     setup.register(app)
     account.register(app)
+    models.register(app)
     data.register(app)
     completions.register(app)

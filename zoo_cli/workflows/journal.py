@@ -86,13 +86,25 @@ class Journal:
         _maybe_kill(name, "after")
         return result
 
-    def tx(self, name: str, client, sign: Callable[[], tuple[bytes, str]], decode: Callable[[Any], Any]) -> Any:
+    def tx(self, name: str, client, sign: Callable[[], tuple[bytes, str]], decode: Callable[[Any], Any],
+           lock: Callable[[], Any] | None = None) -> Any:
         """Send a transaction exactly once.
 
         ``sign()`` returns (raw signed tx, tx hash) — built and signed but not sent;
-        ``decode(receipt)`` turns the receipt into the recorded JSON-able result.
+        ``decode(receipt)`` turns the receipt into the recorded JSON-able result;
+        ``lock()`` is held from signing to broadcast (the devnet's writer lock).
         """
+        from contextlib import nullcontext
+
         from zoo_cli.chain.tx import broadcast_raw, wait_receipt
+        from zoo_cli.errors import OperationFailed
+
+        def mined(tx_hash: str):
+            receipt = wait_receipt(client, tx_hash)
+            if receipt is None:
+                raise OperationFailed(f"transaction {tx_hash} not mined yet",
+                                      hint="rerun the same command later; it resumes from the journal")
+            return receipt
 
         entry = self.get(name)
         if entry and entry.get("status") == "done":
@@ -102,7 +114,7 @@ class Journal:
                 return entry["result"]
             if entry.get("raw"):
                 broadcast_raw(client, bytes.fromhex(entry["raw"]))
-                receipt = wait_receipt(client, entry["tx_hash"])
+                receipt = mined(entry["tx_hash"])
                 result = decode(receipt)
                 self.record(name, "done", result=result)
                 return result
@@ -110,14 +122,16 @@ class Journal:
             receipt = wait_receipt(client, entry["tx_hash"], timeout=0)
             if receipt is None:
                 broadcast_raw(client, bytes.fromhex(entry["raw"]))
-                receipt = wait_receipt(client, entry["tx_hash"])
+                receipt = mined(entry["tx_hash"])
         else:
             _maybe_kill(name, "before")
-            raw, tx_hash = sign()
-            self.record(name, "signed", raw=raw.hex(), tx_hash=tx_hash)
-            broadcast_raw(client, raw)
+            with (lock() if lock else nullcontext()):
+                raw, tx_hash = sign()
+                self.record(name, "signed", raw=raw.hex(), tx_hash=tx_hash)
+                _maybe_kill(name, "signed")
+                broadcast_raw(client, raw)
             _maybe_kill(name, "sent")
-            receipt = wait_receipt(client, tx_hash)
+            receipt = mined(tx_hash)
         result = decode(receipt)
         self.record(name, "done", result=result)
         _maybe_kill(name, "after")

@@ -20,9 +20,19 @@ def deploy(settings: Settings) -> dict:
     from zoo_cli.workflows.accounts import resolve_account
     from zoo_cli.workflows.signer import unlock
 
+    from zoo_cli.chain.keystore import Keystore
+    from zoo_cli.chain.setup import DEV_REWARD_FUNDING
+    from zoo_cli.chain.suite import SuiteParams
+    from zoo_cli.config import DEV_CHAIN_IDS
+
     with open_chain(settings) as client:
         account = unlock(settings, resolve_account(settings), client)
-        return deploy_suite(client, account)
+        verifier = Keystore(settings.keystore_dir).resolve(settings.verifier).address if settings.verifier else None
+        params = SuiteParams(
+            verifier=verifier,
+            reward_funding=DEV_REWARD_FUNDING if client.chain_id in DEV_CHAIN_IDS else 0,
+        )
+        return deploy_suite(client, account, params)
 
 
 def _recorded(settings: Settings) -> dict[str, dict]:

@@ -1,0 +1,142 @@
+"""`zoo list` and `zoo show`: models from chain state (batched reads, no heavy work)."""
+
+from __future__ import annotations
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput
+from zoo_cli.units import stage_for, wei_fields
+from zoo_cli.workflows.models import (
+    cid_of,
+    public_metadata,
+    read_record,
+    summary,
+)
+from zoo_cli.workflows.session import Session
+
+EARNED = ("DeFi_Yield_Optimizer", "DeFi_Arbitrage_Bot", "NFT_Valuation_Expert", "NFT_Trend_Predictor",
+          "Game_Strategy_Master", "Game_Economy_Optimizer", "Social_Influencer", "DAO_Governance_Analyst")
+TASKS = ("defi", "gaming", "nft", "social", "governance")
+
+
+def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: bool,
+                specialization: str | None) -> list[dict]:
+    from zoo_cli.workflows.mint import LABELS, normalise_label
+
+    if owner and mine:
+        raise BadInput("give either --owner or --mine", hint="zoo list --mine")
+    spec_filter = None
+    if specialization:
+        spec_filter = next((e for e in EARNED if e.lower() == specialization.lower()), None)
+        if spec_filter is None:
+            spec_filter = normalise_label(specialization)
+    with Session(settings) as s:
+        want_owner = None
+        if mine:
+            want_owner = s.address.lower()
+        elif owner:
+            from eth_utils import is_address
+
+            if not is_address(owner):
+                raise BadInput(f"invalid address {owner!r}", hint="a 0x-prefixed 20-byte hex address")
+            want_owner = owner.lower()
+        total = int(s.call(s.nft.functions.totalMinted()))
+        rows = []
+        for token_id in range(1, total + 1):
+            rec = read_record(s, token_id)
+            if want_owner and rec["owner"].lower() != want_owner:
+                continue
+            meta = public_metadata(s, rec["metadataURI"])
+            row = summary(s, rec, meta)
+            if spec_filter:
+                labels = {row["specialization"], meta.get("specialization")}
+                if spec_filter in EARNED:
+                    labels |= set(earned_specializations(s, token_id))
+                if spec_filter not in labels:
+                    continue
+            if for_sale:
+                listing = listing_of(s, token_id)
+                if not listing:
+                    continue
+            rows.append(row)
+        del LABELS
+        return rows
+
+
+def earned_specializations(s: Session, token_id: int) -> list[str]:
+    try:
+        reg = s.contract("ModelSpecialization")
+        items = s.call(reg.functions.getSpecializations(token_id))
+    except Exception:  # noqa: BLE001 - optional module
+        return []
+    return [EARNED[int(item[0]) - 1] if 1 <= int(item[0]) <= 8 else str(item[0]) for item in items]
+
+
+def listing_of(s: Session, token_id: int) -> dict | None:
+    """The token's active marketplace listing, or None."""
+    market = s.market
+    if not s.call(market.functions.isListingValid(token_id)):
+        return None
+    (tid, seller, price, for_lease, lease_pps, max_lease, commitment, generation, _x) = s.call(
+        market.functions.listings(token_id)
+    )
+    return {
+        "seller": seller,
+        **wei_fields("price", price),
+        "for_sale": int(price) > 0,
+        "for_lease": bool(for_lease),
+        **wei_fields("lease_price_per_second", lease_pps),
+        **wei_fields("lease_price_per_day", int(lease_pps) * 86400),
+        "max_lease_s": int(max_lease),
+        "key_commitment": "0x" + bytes(commitment).hex(),
+        "generation": int(generation),
+    }
+
+
+def show_model(settings: Settings, token_id: int) -> dict:
+    with Session(settings) as s:
+        rec = read_record(s, token_id)
+        meta = public_metadata(s, rec["metadataURI"])
+        nft = s.nft
+        scores = {t: int(s.call(nft.functions.getModelPerformance(token_id, t))) for t in TASKS}
+        scores = {t: v for t, v in scores.items() if v or t in (meta.get("task_scores") or {})}
+        user = s.call(nft.functions.userOf(token_id))
+        expires = int(s.call(nft.functions.userExpires(token_id)))
+        zero = "0x0000000000000000000000000000000000000000"
+        rewards = 0
+        try:
+            rewards = int(s.call(s.contract("TrainingRewards").functions.modelRewards(token_id)))
+        except Exception:  # noqa: BLE001
+            rewards = 0
+        zk = None
+        try:
+            zk = int(s.call(nft.functions.zkPerformance(token_id)))
+        except Exception:  # noqa: BLE001 - not every deployment carries the zk module
+            zk = None
+        return {
+            "token_id": token_id,
+            "name": meta.get("name") or f"model #{token_id}",
+            "owner": rec["owner"],
+            "base_model": "0x" + bytes(rec["baseModel"]).hex(),
+            "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
+            "cid": cid_of(rec["modelHash"]),
+            "generation": int(rec["generation"]),
+            "stage": stage_for(int(rec["trainingOps"])),
+            "training_ops": int(rec["trainingOps"]),
+            "performance": int(rec["performance"]),
+            "task_scores": scores,
+            "verified": bool(rec["verified"]),
+            "zk_performance": zk,
+            "specialization": meta.get("specialization") or rec["specialization"],
+            "specializations": earned_specializations(s, token_id),
+            "parents": [int(p) for p in rec["parents"]],
+            "user": None if user == zero else user,
+            "user_expires": expires or None,
+            "listing": listing_of(s, token_id),
+            **wei_fields("rewards", rewards),
+            "last_updated": int(rec["lastUpdated"]),
+            "token_uri": rec["metadataURI"] or None,
+            "creator": rec["creator"],
+            "ledger_head": "0x" + bytes(rec["ledgerHead"]).hex(),
+            "ledger_entries": int(rec["ledgerCount"]),
+            "model_kinds": meta.get("model_kinds", []),
+        }

@@ -1,0 +1,56 @@
+"""Encryption keys between accounts: KeyRegistry publication and delivered key envelopes."""
+
+from __future__ import annotations
+
+from zoo_cli.workflows.session import Session
+
+X25519_LEN = 32
+
+
+def bundle_from_registry(session: Session, address: str) -> bytes | None:
+    """The public bundle (X25519 || ML-KEM-768) an account published, or None."""
+    reg = session.contract("KeyRegistry")
+    if not session.call(reg.functions.hasKeys(address)):
+        return None
+    keys = session.call(reg.functions.keysOf(address))
+    x, m = bytes(keys[0]), bytes(keys[1])
+    return x + m
+
+
+def publish_keys(session: Session, journal=None) -> bool:
+    """Publish the session account's encryption keys if the registry lacks (or differs from) them."""
+    bundle = session.keys.public_bundle()
+    current = bundle_from_registry(session, session.address)
+    if current == bundle:
+        return False
+    reg = session.contract("KeyRegistry")
+    session.transact(reg.functions.setKeys(bundle[:X25519_LEN], bundle[X25519_LEN:]), journal=journal, step="keys")
+    return True
+
+
+def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
+    """A content key delivered to the session account through the marketplace for the
+    token's current version (KeyDelivered events), checked against the container."""
+    from zoo_cli.storage.container import open_envelope
+
+    market = session.market
+    from zoo_cli.chain.contracts import load_deployment
+
+    start = int(getattr(load_deployment(session.client), "block", 0) or 0)
+    logs = market.events.KeyDelivered().get_logs(from_block=start, argument_filters={"tokenId": token_id})
+    for log in reversed(list(logs)):
+        if log["args"]["buyer"].lower() != session.address.lower():
+            continue
+        try:
+            key = open_envelope(session.storage, log["args"]["envelopeRef"], session.address, session.keys)
+        except Exception:  # noqa: BLE001 - an envelope for an older generation or a bad one
+            continue
+        from zoo_cli.storage.container import read_manifest
+        from zoo_cli.storage.envelope import key_id
+        from zoo_cli.workflows.models import cid_of
+
+        cid = cid_of(rec["modelHash"])
+        manifest = read_manifest(session.storage, cid)
+        if manifest.get("payload", {}).get("key_id") == key_id(key).hex():
+            return key
+    return None

@@ -1,0 +1,151 @@
+"""Reading model NFTs: on-chain record, public metadata, and (for those allowed) the adapter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo_cli.errors import NotFound, PermissionDenied
+from zoo_cli.units import stage_for
+from zoo_cli.workflows.session import Session
+
+ZERO32 = b"\0" * 32
+DOMAIN_LABELS = {"defi": "DeFi", "gaming": "Gaming", "nft": "NFT", "social": "Social", "governance": "DAO"}
+
+
+def meta_fields(session: Session) -> list[str]:
+    """Field names of the AIModelNFT struct, from the deployed artifact's ABI."""
+    for item in session.nft.abi:
+        if item.get("type") == "function" and item.get("name") == "getModelMetadata":
+            return [c["name"] for c in item["outputs"][0]["components"]]
+    raise RuntimeError("ZooModelNFT ABI lacks getModelMetadata")
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+def cid_of(model_hash: bytes) -> str | None:
+    """The container CID recovered from the on-chain digest (None before the first version)."""
+    if bytes(model_hash) == ZERO32:
+        return None
+    from zoo_cli.storage.container import cid_from_digest
+
+    return str(cid_from_digest(bytes(model_hash)))
+
+
+def require_exists(session: Session, token_id: int) -> None:
+    total = session.call(session.nft.functions.totalMinted())
+    if token_id < 1 or token_id > total:
+        raise NotFound(f"token {token_id} does not exist", hint="see `zoo list`")
+
+
+def read_record(session: Session, token_id: int) -> dict:
+    """getModelMetadata as a dict of the struct's field names."""
+    require_exists(session, token_id)
+    raw = session.call(session.nft.functions.getModelMetadata(token_id))
+    return dict(zip(meta_fields(session), raw))
+
+
+def public_metadata(session: Session, uri: str) -> dict:
+    """The tokenURI JSON (ipfs://CID) from storage; {} when absent or unreadable."""
+    if not uri or not uri.startswith("ipfs://"):
+        return {}
+    from zoo_cli.storage.backend import load_json
+
+    try:
+        return load_json(session.storage, uri[len("ipfs://"):])
+    except Exception:  # noqa: BLE001 - public metadata is informative only
+        return {}
+
+
+def summary(session: Session, rec: dict, meta: dict | None = None) -> dict:
+    """The `list` row for a record."""
+    meta = meta if meta is not None else public_metadata(session, rec["metadataURI"])
+    return {
+        "token_id": int(rec["tokenId"]),
+        "name": meta.get("name") or f"model #{rec['tokenId']}",
+        "owner": rec["owner"],
+        "generation": int(rec["generation"]),
+        "stage": stage_for(int(rec["trainingOps"])),
+        "performance": int(rec["performance"]),
+        "specialization": rec["specialization"],
+    }
+
+
+def task_scores(session: Session, token_id: int, tasks: list[str]) -> dict[str, int]:
+    nft = session.nft
+    return {t: int(session.call(nft.functions.getModelPerformance(token_id, t))) for t in tasks}
+
+
+def can_read(session: Session, token_id: int, rec: dict, address: str) -> str:
+    """'owner' or 'lessee' when ``address`` may use the model now, else raise (exit 4)."""
+    if rec["owner"].lower() == address.lower():
+        return "owner"
+    user = session.call(session.nft.functions.userOf(token_id))
+    if user and user.lower() == address.lower():
+        return "lessee"
+    raise PermissionDenied(
+        f"{address} is neither the owner nor an active lessee of token {token_id}",
+        hint=f"lease it first: zoo lease take {token_id} --for 1d",
+    )
+
+
+def content_key_for(session: Session, token_id: int, rec: dict) -> bytes:
+    """The current content key for the session's account: its own wrapped key in the
+    container (owner), or a key envelope delivered through the marketplace (lessee, buyer)."""
+    from zoo_cli.storage.container import unwrap_for
+
+    cid = cid_of(rec["modelHash"])
+    if cid is None:
+        raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
+    try:
+        return unwrap_for(session.storage, cid, session.address, session.keys)
+    except PermissionDenied:
+        from zoo_cli.workflows.keys import delivered_key
+
+        key = delivered_key(session, token_id, rec)
+        if key is None:
+            raise
+        return key
+
+
+def load_adapter(session: Session, token_id: int, rec: dict | None = None) -> tuple[dict[str, bytes], dict]:
+    """Decrypt the token's current model files (in memory) for an owner or active lessee."""
+    from zoo_cli.storage.container import open_model, read_manifest
+
+    rec = rec or read_record(session, token_id)
+    can_read(session, token_id, rec, session.address)
+    cid = cid_of(rec["modelHash"])
+    if cid is None:
+        raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
+    key = content_key_for(session, token_id, rec)
+    files = open_model(session.storage, cid, content_key=key)
+    return files, read_manifest(session.storage, cid)
+
+
+def base_manifest(base) -> dict:
+    """How a container manifest names its base model."""
+    return {"id": base.id, "hash": base.hash_hex, "builtin": bool(base.builtin),
+            "path": None if base.builtin else str(base.path)}
+
+
+def base_for(session: Session, manifest: dict | None, base_hash: bytes, override: str | None = None):
+    """The base model a token was trained on: the built-in one, the folder its manifest
+    names, or ``override`` (``--base``); its weights hash must match the chain's."""
+    from zoo_cli.engine.base import resolve_base
+
+    info = (manifest or {}).get("base_model") or {}
+    target = override or (None if info.get("builtin", True) else info.get("path"))
+    base = resolve_base(target, session.settings.cache)
+    if bytes(base_hash) != ZERO32 and bytes(base.hash32) != bytes(base_hash):
+        from zoo_cli.errors import VerificationFailed
+
+        raise VerificationFailed(
+            f"base model {base.id} ({base.hash_hex}) is not the token's base {_hex(base_hash)}",
+            hint="pass the matching base model folder with --base PATH",
+        )
+    return base
+
+
+def jsonable_record(rec: dict) -> dict[str, Any]:
+    return {k: (_hex(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}

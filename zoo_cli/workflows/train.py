@@ -1,0 +1,236 @@
+"""`zoo train`: fine-tune, evaluate, encrypt, store and record a new generation on-chain.
+
+Steps (journaled; a rerun after a crash resumes where it stopped):
+validate data -> train (engine) -> verifier evaluation on its registered set (when a
+verifier is configured) -> seal (fresh content key, wrapped for owner and active
+lessee) -> public metadata -> sign EIP-712 report -> updateModel -> setTokenURI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import PermissionDenied
+from zoo_cli.workflows.models import ZERO32, base_for, base_manifest, cid_of, load_adapter, read_record
+from zoo_cli.workflows.session import Session
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _save_files(folder: Path, files: dict[str, bytes]) -> None:
+    from zoo_cli.fsutil import atomic_write
+
+    for name, data in files.items():
+        atomic_write(folder / name, data, mode=0o600)
+
+
+def _load_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def recipients_for(session: Session, token_id: int, owner: str) -> dict[str, bytes]:
+    """Owner, plus the active lessee (ERC-4907 user) when it published its keys."""
+    recips = {owner: session.keys.public_bundle()} if owner.lower() == session.address.lower() else {}
+    if not recips:
+        bundle = public_bundle_of(session, owner)
+        if bundle is None:
+            raise PermissionDenied(f"owner {owner} has published no encryption keys")
+        recips[owner] = bundle
+    user = session.call(session.nft.functions.userOf(token_id))
+    if user and int(user, 16) != 0 and user.lower() != owner.lower():
+        bundle = public_bundle_of(session, user)
+        if bundle is not None:
+            recips[user] = bundle
+    return recips
+
+
+def public_bundle_of(session: Session, address: str) -> bytes | None:
+    """An account's published X25519 + ML-KEM-768 public keys (KeyRegistry), as a bundle."""
+    from zoo_cli.workflows.keys import bundle_from_registry
+
+    return bundle_from_registry(session, address)
+
+
+def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
+          rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
+          verifier_name: str | None = None, progress=None) -> dict:
+    from zoo_cli.engine.data import load_records
+    from zoo_cli.engine.train import TrainConfig, clear_checkpoint
+    from zoo_cli.engine.train import train as run_training
+    from zoo_cli.storage.backend import store_json
+    from zoo_cli.storage.container import seal_model
+    from zoo_cli.workflows.mint import public_document
+    from zoo_cli.workflows.models import DOMAIN_LABELS, public_metadata
+    from zoo_cli.workflows.reports import (
+        REPORT_TTL_S, build_report, encode_proof, find_eval_set, has_verifier_role, load_eval_records,
+        register_eval_set, sign_report,
+    )
+
+    if verifier_name:
+        settings = settings.with_(verifier=verifier_name)
+    dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
+    cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
+    config = TrainConfig(**cfg_kwargs)
+
+    with Session(settings, progress) as s:
+        rec = read_record(s, token_id)
+        owner = rec["owner"]
+        if owner.lower() != s.address.lower():
+            approved = s.call(s.nft.functions.getApproved(token_id))
+            if (approved or "").lower() != s.address.lower() and not s.call(
+                    s.nft.functions.isApprovedForAll(owner, s.address)):
+                raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
+                                       hint=f"the owner is {owner}; pass --account of the owner")
+        j = s.journal("train", token_id, int(rec["generation"]), file_digest(Path(data_path)),
+                      config.fingerprint(), base_override or "")
+        work = j.path.with_suffix(".d")
+        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+        parent_files, parent_manifest = (None, None)
+        if bytes(rec["modelHash"]) != ZERO32:
+            parent_files, parent_manifest = load_adapter(s, token_id, rec)
+        base = base_for(s, parent_manifest, rec["baseModel"], base_override)
+
+        def do_train() -> dict:
+            parent_adapter = None
+            if parent_files:
+                parent_adapter = {k[len("adapter/"):]: v for k, v in parent_files.items() if k.startswith("adapter/")} or None
+            result = run_training(base, dataset, config, progress=s.progress.callback("train") if s.progress else None,
+                                  checkpoint_dir=work / "checkpoint", parent_adapter=parent_adapter)
+            _save_files(work / "adapter", result.adapter)
+            clear_checkpoint(work / "checkpoint")
+            return {"ops": result.ops, "task_scores": result.task_scores, "performance": result.performance,
+                    "base_task_scores": result.base_task_scores, "base_performance": result.base_performance,
+                    "merkle_root": "0x" + result.merkle_root.hex(), "metrics": result.metrics}
+
+        trained = j.step("train", do_train)
+        adapter = _load_files(work / "adapter")
+
+        verifier = s.verifier_signer() if settings.verifier else None
+        if verifier is not None and not has_verifier_role(s, verifier.address):
+            verifier = None  # configured but not a VERIFIER on this deployment: self-attested
+
+        def do_verify() -> dict | None:
+            if verifier is None:
+                return None
+            from zoo_cli.engine.evaluate import evaluate
+
+            tasks = sorted(trained["task_scores"])
+            found = find_eval_set(s, tasks) or register_eval_set(s, verifier, tasks)
+            records = load_eval_records(s, found["cid"], tasks)
+            scores, perf = evaluate(base, adapter, records)
+            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
+
+        verified = j.step("verify", do_verify)
+        scores = verified["task_scores"] if verified else trained["task_scores"]
+        performance = verified["performance"] if verified else trained["performance"]
+
+        counts = dataset.counts
+        prev_meta = public_metadata(s, rec["metadataURI"])
+        domain_ops = dict(prev_meta.get("domain_ops") or {})
+        for d, n in counts.items():
+            domain_ops[d] = domain_ops.get(d, 0) + n
+        label = DOMAIN_LABELS.get(max(domain_ops, key=domain_ops.get), "General") if domain_ops else "General"
+
+        def do_seal() -> dict:
+            manifest = {
+                "kind": "zoo-model",
+                "token_id": token_id,
+                "generation": int(rec["generation"]) + 1,
+                "base_model": base_manifest(base),
+                "model_kinds": ["lora"],
+                "libraries": trained["metrics"].get("versions", {}) if isinstance(trained["metrics"], dict) else {},
+                "sizes": {k: len(v) for k, v in adapter.items()},
+            }
+            files = {f"adapter/{k}": v for k, v in adapter.items()}
+            sealed = seal_model(s.storage, files, manifest, recipients_for(s, token_id, owner))
+            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex(), "content_key": sealed.content_key.hex()}
+
+        sealed = j.step("seal", do_seal)
+
+        def do_meta() -> str:
+            doc = public_document(
+                prev_meta.get("name") or f"model #{token_id}", token_id, base,
+                generation=int(rec["generation"]) + 1, training_ops=int(rec["trainingOps"]) + trained["ops"],
+                specialization=label, performance=performance, task_scores=scores,
+                parents=[int(p) for p in rec["parents"]], owners=prev_meta.get("ownership_history") or [owner],
+                model_kinds=["lora"], verified=verified is not None,
+            )
+            doc["domain_ops"] = domain_ops
+            doc["cid"] = sealed["cid"]
+            return "ipfs://" + str(store_json(s.storage, doc))
+
+        uri = j.step("metadata", do_meta)
+
+        def do_report() -> dict:
+            report = build_report(
+                token_id=token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
+                new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(trained["merkle_root"][2:]),
+                eval_set=bytes.fromhex(verified["eval_set"][2:]) if verified else ZERO32, ops=trained["ops"],
+                performance=performance, task_scores=scores, deadline=s.now() + REPORT_TTL_S,
+            )
+            signature = sign_report(s, report, verifier or s.signer)
+            return {"report": report, "signature": signature}
+
+        signed = j.step("report", do_report)
+        proof = encode_proof(signed["report"], signed["signature"])
+        res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(sealed["digest"][2:]), proof),
+                         journal=j, step="update")
+        res_uri = s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
+        _set_domain(s, j, token_id, label)
+        reward = next((e["args"]["amount"] for e in res["events"] if e["name"] == "TrainingRewarded"), 0)
+        j.finish()
+        shutil.rmtree(work, ignore_errors=True)
+
+    return {
+        "token_id": token_id,
+        "generation": int(rec["generation"]) + 1,
+        "training_ops": int(rec["trainingOps"]) + trained["ops"],
+        "ops": trained["ops"],
+        "skipped": dataset.skipped,
+        "performance": performance,
+        "task_scores": scores,
+        "base_task_scores": trained["base_task_scores"],
+        "base_performance": trained["base_performance"],
+        "holdout_task_scores": trained["task_scores"],
+        "verified": verified is not None,
+        "eval_set": verified["eval_set"] if verified else None,
+        "model_hash": sealed["digest"],
+        "cid": sealed["cid"],
+        "dataset_root": trained["merkle_root"],
+        "specialization": label,
+        "reward_wei": str(reward),
+        "tx_hash": res["tx_hash"],
+        "uri_tx_hash": res_uri["tx_hash"],
+        "metrics": trained["metrics"],
+    }
+
+
+def _set_domain(s: Session, j, token_id: int, label: str) -> None:
+    """Record the domain label on-chain when the deployed contract supports it."""
+    from zoo_cli.workflows.mint import LABELS
+
+    fn = getattr(s.nft.functions, "setDomain", None)
+    if fn is None or label not in LABELS:
+        return
+    try:
+        current = s.call(s.nft.functions.getModelMetadata(token_id))[6]
+    except Exception:  # noqa: BLE001
+        current = None
+    if current == label:
+        return
+    s.transact(fn(token_id, LABELS.index(label)), journal=j, step="domain")
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True)
