@@ -79,7 +79,7 @@ def from_peft_model(model, base: BaseModel, adapter_name: str = "default", extra
     from peft import get_peft_model_state_dict
 
     cfg = model.peft_config[adapter_name].to_dict()
-    sd = get_peft_model_state_dict(model, adapter_name=adapter_name)
+    sd = get_peft_model_state_dict(model, adapter_name=adapter_name, save_embedding_layers=False)
     return make_adapter(cfg, sd, base, extra)
 
 

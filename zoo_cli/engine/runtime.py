@@ -20,7 +20,20 @@ def torch_setup(threads: int | None = None):
 
     if threads:
         torch.set_num_threads(int(threads))
+    _quiet()
     return torch
+
+
+def _quiet() -> None:
+    """No library progress bars or advisory warnings: the CLI renders its own progress."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+    warnings.filterwarnings("ignore", message=".*Could not find a config file.*")
 
 
 def pick_device(device: str = "auto") -> str:

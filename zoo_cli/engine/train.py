@@ -43,6 +43,9 @@ class TrainConfig:
     dropout: float = 0.0
     weight_decay: float = 0.0
     eval_fraction: float = 0.1
+    # share of extra "anchor" examples: prompts of the domains the data lacks, answered by
+    # the base itself, so the adapter leaves other skills alone (merges keep them)
+    anchor_fraction: float = 0.1
     threads: int | None = None
     device: str = "auto"
     target_modules: tuple[str, ...] = TARGET_MODULES
@@ -57,6 +60,7 @@ class TrainConfig:
             (16 <= self.seq_len <= 8192, "seq_len must be 16..8192"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (0 < self.eval_fraction < 1, "eval_fraction must be in (0, 1)"),
+            (0 <= self.anchor_fraction <= 1, "anchor_fraction must be in [0, 1]"),
             (self.threads is None or self.threads >= 1, "threads must be >= 1"),
             (self.seed >= 0, "--seed must be >= 0"),
         ]
@@ -211,7 +215,7 @@ def _save_checkpoint(folder: Path, key: str, step: int, model, optimizer) -> Non
     from zoo_cli.fsutil import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
-    sd = get_peft_model_state_dict(model)
+    sd = get_peft_model_state_dict(model, save_embedding_layers=False)
     save_file({k: v.detach().cpu().contiguous() for k, v in sd.items()}, str(folder / "lora.safetensors.tmp"))
     (folder / "lora.safetensors.tmp").replace(folder / "lora.safetensors")
     opt = optimizer.state_dict()
@@ -254,6 +258,21 @@ def clear_checkpoint(folder: Path | None) -> None:
         (Path(folder) / name).unlink(missing_ok=True)
 
 
+def _anchor_pairs(model, tok, dataset: Dataset, n_train: int, cfg: TrainConfig) -> list[tuple[str, str]]:
+    """(prompt, the base's own answer) for domains absent from the data."""
+    from zoo_cli.engine.evaluate import generate
+    from zoo_cli.engine.schemas import DOMAINS, example_text, parse_record
+    from zoo_cli.engine.synth import synth
+
+    others = [d for d in DOMAINS if d not in dataset.domains]
+    n = int(n_train * cfg.anchor_fraction) // max(1, len(others))
+    if model is None or n == 0:
+        return []
+    prompts = [example_text(parse_record(r))[0] for d in others
+               for r in synth(d, n, seed=10_000 + cfg.seed, profile="random")]
+    return list(zip(prompts, generate(model, tok, prompts)))
+
+
 def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
           progress: Progress | None = None, checkpoint_dir: Path | None = None,
           parent_adapter: dict[str, bytes] | None = None,
@@ -284,6 +303,10 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     t_eval0 = time.monotonic()
     base_scores, base_perf = evaluate_model(base_model, tok, held)
     eval_seconds = time.monotonic() - t_eval0
+    if parent_adapter is None and cfg.anchor_fraction > 0:
+        anchors_from = base_model
+    else:
+        anchors_from = None
 
     torch.manual_seed(cfg.seed)
     if parent_adapter is not None:
@@ -294,7 +317,9 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
         model = get_peft_model(base_model, _lora_config(cfg))
     params = [p for p in model.parameters() if p.requires_grad]
 
-    examples = encode_examples(tok, [example_text(r) for r in train_recs], max_len=cfg.seq_len)
+    pairs = [example_text(r) for r in train_recs]
+    anchors = _anchor_pairs(anchors_from, tok, dataset, len(train_recs), cfg)
+    examples = encode_examples(tok, pairs + anchors, max_len=cfg.seq_len)
     packed = pack(examples, cfg.seq_len, tok.pad_token_id, seed=cfg.seed)
     steps = cfg.steps
     if cfg.epochs is not None:
@@ -328,7 +353,7 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     metrics = {
         **m, "total_steps": steps, "resumed_from": start, "device": device,
         "threads": torch.get_num_threads(), "train_records": len(train_recs),
-        "held_out_records": len(held), "packed_rows": packed.rows,
+        "held_out_records": len(held), "packed_rows": packed.rows, "anchor_examples": len(anchors),
         "padding_fraction": round(1 - packed.useful_tokens / (packed.rows * cfg.seq_len), 4),
         "trainable_params": n_params, "adapter_bytes": len(adapter["adapter_model.safetensors"]),
         "eval_seconds": round(eval_seconds, 3), "wall_seconds": round(time.monotonic() - t_start, 3),

@@ -1,0 +1,61 @@
+"""Export: a plain PEFT folder that loads with no zoo code and gives zoo's logits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zoo_cli.errors import BadInput
+
+
+def test_exported_folder_loads_with_plain_peft_and_matches_zoo(base, defi_result, tmp_path):
+    import torch
+    from peft import AutoPeftModelForCausalLM, PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.export import export_adapter
+
+    out = tmp_path / "model"
+    files = export_adapter(base, defi_result.adapter, out, card={"name": "alpha", "task_scores": defi_result.task_scores})
+    assert sorted(p.name for p in files) == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str(base.path)
+    assert "alpha" in (out / "README.md").read_text()
+
+    tok = AutoTokenizer.from_pretrained(str(base.path), local_files_only=True)
+    ids = torch.tensor([[tok.bos_token_id] + tok("pool=ETH/USDC apy=4.2 risk=low ->")["input_ids"]])
+    plain = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True), str(out)).eval()
+    auto = AutoPeftModelForCausalLM.from_pretrained(str(out), local_files_only=True).eval()
+    zoo_model, _ = load_peft(base, [defi_result.adapter])
+    with torch.inference_mode():
+        ref = zoo_model(input_ids=ids).logits
+        assert torch.equal(plain(input_ids=ids).logits, ref)
+        assert torch.equal(auto(input_ids=ids).logits, ref)
+
+
+def test_export_refuses_to_overwrite(base, defi_result, tmp_path):
+    from zoo_cli.engine.export import export_adapter
+
+    export_adapter(base, defi_result.adapter, tmp_path)
+    with pytest.raises(BadInput, match="already holds"):
+        export_adapter(base, defi_result.adapter, tmp_path)
+
+
+def test_adapter_metadata_records_base_and_versions(base, defi_result):
+    from zoo_cli.engine.adapters import adapter_metadata
+
+    meta = adapter_metadata(defi_result.adapter)
+    assert meta["zoo.base_sha256"] == base.hash32.hex()
+    assert meta["zoo.base_id"] == base.id and "zoo.peft" in meta and "zoo.torch" in meta
+    cfg = json.loads(defi_result.adapter["adapter_config.json"])
+    assert cfg["base_model_name_or_path"] == base.id and cfg["peft_type"] == "LORA"
+
+
+def test_broken_adapters_are_refused(base):
+    from zoo_cli.engine.adapters import load_peft
+
+    with pytest.raises(BadInput):
+        load_peft(base, [{"adapter_config.json": b"{}"}])
