@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from e2e.zoocli import Zoo  # noqa: E402
+from e2e.zoocli import Zoo, new_zoo  # noqa: E402
 from support.anvil import start_anvil  # noqa: E402
 
 TRAIN_RECORDS = 600
@@ -31,14 +31,7 @@ def anvil_node():
 
 
 def _new_env(tmp_path_factory, backend: str, request) -> Zoo:
-    root = tmp_path_factory.mktemp(f"zoo-{backend}")
-    if backend == "anvil":
-        node = request.getfixturevalue("anvil_node")
-        zoo = Zoo(root / "home", rpc=node.url, network="anvil")
-    else:
-        zoo = Zoo(root / "home")
-    zoo("init", "--dev")
-    return zoo
+    return new_zoo(tmp_path_factory, backend, request)
 
 
 @pytest.fixture(scope="session", params=["embedded", "anvil"])

@@ -74,3 +74,15 @@ class Zoo:
 
     def __call__(self, *args, **kwargs) -> Result:
         return self.run(*args, **kwargs)
+
+
+def new_zoo(tmp_path_factory, backend: str, request) -> Zoo:
+    """A fresh, initialised (`zoo init --dev`) home on ``backend`` (embedded or anvil)."""
+    root = tmp_path_factory.mktemp(f"zoo-{backend}")
+    if backend == "anvil":
+        node = request.getfixturevalue("anvil_node")
+        zoo = Zoo(root / "home", rpc=node.url, network="anvil")
+    else:
+        zoo = Zoo(root / "home")
+    zoo("init", "--dev")
+    return zoo
