@@ -91,14 +91,25 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                     s.nft.functions.isApprovedForAll(owner, s.address)):
                 raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
                                        hint=f"the owner is {owner}; pass --account of the owner")
-        j = s.journal("train", token_id, int(rec["generation"]), file_digest(Path(data_path)),
-                      config.fingerprint(), base_override or "")
+        j = s.journal("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "")
         work = j.path.with_suffix(".d")
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # the token as it was before this run: a resumed run must not see its own update
+        start = j.step("start", lambda: {
+            "generation": int(rec["generation"]), "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
+            "training_ops": int(rec["trainingOps"]), "uri": rec["metadataURI"],
+            "parents": [int(p) for p in rec["parents"]], "base": "0x" + bytes(rec["baseModel"]).hex(),
+        })
+        rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
+                   trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
 
         parent_files, parent_manifest = (None, None)
-        if bytes(rec["modelHash"]) != ZERO32:
+        if bytes(rec["modelHash"]) != ZERO32 and not j.done("train"):
             parent_files, parent_manifest = load_adapter(s, token_id, rec)
+        elif bytes(rec["modelHash"]) != ZERO32:
+            from zoo_cli.storage.container import read_manifest
+
+            parent_manifest = read_manifest(s.storage, cid_of(rec["modelHash"]))
         base = base_for(s, parent_manifest, rec["baseModel"], base_override)
 
         def do_train() -> dict:
