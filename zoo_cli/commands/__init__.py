@@ -7,9 +7,14 @@ import typer
 
 def register_all(app: typer.Typer) -> None:
     from zoo_cli.commands import account, completions, data, models, setup
+    from zoo_cli.commands import data_market, lease, market, rewards
 
     setup.register(app)
     account.register(app)
     models.register(app)
     data.register(app)
     completions.register(app)
+    lease.register(app)
+    market.register(app)
+    data_market.register(app)
+    rewards.register(app)

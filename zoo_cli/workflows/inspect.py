@@ -68,7 +68,8 @@ def earned_specializations(s: Session, token_id: int) -> list[str]:
         items = s.call(reg.functions.getSpecializations(token_id))
     except Exception:  # noqa: BLE001 - optional module
         return []
-    return [EARNED[int(item[0]) - 1] if 1 <= int(item[0]) <= 8 else str(item[0]) for item in items]
+    # specType is the 0-based ZIP-6 enum index (ModelSpecialization.Specialization)
+    return [EARNED[int(item[0])] if 0 <= int(item[0]) < len(EARNED) else str(item[0]) for item in items]
 
 
 def listing_of(s: Session, token_id: int) -> dict | None:
@@ -76,7 +77,7 @@ def listing_of(s: Session, token_id: int) -> dict | None:
     market = s.market
     if not s.call(market.functions.isListingValid(token_id)):
         return None
-    (tid, seller, price, for_lease, lease_pps, max_lease, commitment, generation, _x) = s.call(
+    (tid, seller, price, for_lease, max_lease, lease_pps, commitment, generation, _x) = s.call(
         market.functions.listings(token_id)
     )
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoo_cli.workflows.session import Session
 
 X25519_LEN = 32
+BUNDLE_HEADER = 5  # kem.BUNDLE_MAGIC + version byte
 
 
 def bundle_from_registry(session: Session, address: str) -> bytes | None:
@@ -14,7 +15,9 @@ def bundle_from_registry(session: Session, address: str) -> bytes | None:
         return None
     keys = session.call(reg.functions.keysOf(address))
     x, m = bytes(keys[0]), bytes(keys[1])
-    return x + m
+    from zoo_cli.storage.kem import BUNDLE_MAGIC, VERSION
+
+    return BUNDLE_MAGIC + bytes([VERSION]) + x + m  # the registry stores the raw keys only
 
 
 def publish_keys(session: Session, journal=None) -> bool:
@@ -24,7 +27,8 @@ def publish_keys(session: Session, journal=None) -> bool:
     if current == bundle:
         return False
     reg = session.contract("KeyRegistry")
-    session.transact(reg.functions.setKeys(bundle[:X25519_LEN], bundle[X25519_LEN:]), journal=journal, step="keys")
+    raw = bundle[BUNDLE_HEADER:]  # drop the bundle's magic + version: the registry takes raw keys
+    session.transact(reg.functions.setKeys(raw[:X25519_LEN], raw[X25519_LEN:]), journal=journal, step="keys")
     return True
 
 
@@ -53,4 +57,25 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
         manifest = read_manifest(session.storage, cid)
         if manifest.get("payload", {}).get("key_id") == key_id(key).hex():
             return key
+    return granted_key(session, rec)
+
+
+def granted_key(session: Session, rec: dict) -> bytes | None:
+    """A content key delivered by `zoo lease grant`: the token's public metadata lists
+    ``key_envelopes[<address>] = {envelope, generation}`` (no marketplace event exists for
+    free grants); the key must match the current container's key id."""
+    from zoo_cli.storage.container import open_envelope, read_manifest
+    from zoo_cli.storage.envelope import key_id
+    from zoo_cli.workflows.models import cid_of, public_metadata
+
+    entry = (public_metadata(session, rec["metadataURI"]).get("key_envelopes") or {}).get(session.address.lower())
+    cid = cid_of(rec["modelHash"])
+    if not entry or cid is None:
+        return None
+    try:
+        key = open_envelope(session.storage, entry["envelope"], session.address, session.keys)
+    except Exception:  # noqa: BLE001 - a stale or foreign envelope
+        return None
+    if read_manifest(session.storage, cid).get("payload", {}).get("key_id") == key_id(key).hex():
+        return key
     return None

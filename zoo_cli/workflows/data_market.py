@@ -1,0 +1,185 @@
+"""`zoo data sell / buy / get`: training-data sales (ZIP-6 `sellTrainingData`).
+
+The owner seals the training JSONL as a container of its own (``data.jsonl`` encrypted under
+a fresh data key, wrapped for the owner), records the data-key commitment on-chain with
+``Marketplace.setDataPrice(tokenId, price, keccak256(dataKey))`` and the container CID in a
+local index (``$ZOO_HOME/market/``) and in the token's public metadata (``training_data``).
+A buyer pays into escrow; ``market fulfill`` wraps the data key for the buyer in an
+envelope whose ``envelope.json`` names the data container; ``data get`` checks the key
+against the commitment and the ciphertext, confirms, decrypts and writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
+from zoo_cli.fsutil import atomic_write
+from zoo_cli.units import wei_fields
+from zoo_cli.workflows.market import COMPLETED, DATA, DELIVERED, PENDING, _confirm, orders_where, require_owner
+from zoo_cli.workflows.session import Session
+
+
+def _index_path(s: Session) -> Path:
+    return s.settings.home / "market" / f"data-{s.client.deployment_name}-{s.client.chain_id}.json"
+
+
+def _index(s: Session) -> dict:
+    try:
+        return json.loads(_index_path(s).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _remember(s: Session, token_id: int, entry: dict) -> None:
+    idx = _index(s)
+    idx[str(token_id)] = entry
+    atomic_write(_index_path(s), json.dumps(idx, indent=1).encode(), mode=0o600)
+
+
+def data_cid(s: Session, token_id: int) -> str | None:
+    """The data container CID the owner offers for ``token_id`` (local index, then metadata)."""
+    from zoo_cli.workflows.models import public_metadata, read_record
+
+    entry = _index(s).get(str(token_id))
+    if entry:
+        return entry["cid"]
+    meta = public_metadata(s, read_record(s, token_id)["metadataURI"])
+    return (meta.get("training_data") or {}).get("cid")
+
+
+def data_key(s: Session, token_id: int) -> tuple[bytes, str]:
+    """The seller's data key of ``token_id`` (unwrapped from its own data container) and the CID."""
+    from zoo_cli.storage.container import unwrap_for
+
+    cid = data_cid(s, token_id)
+    if cid is None:
+        raise NotFound(f"no training data container is known for token {token_id}",
+                       hint=f"zoo data sell {token_id} --price AMOUNT --data FILE")
+    return unwrap_for(s.storage, cid, s.address, s.keys), cid
+
+
+def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) -> dict:
+    """Owner: offer the encrypted training set at ``price`` (0 withdraws the offer)."""
+    from zoo_cli.storage.backend import store_json
+    from zoo_cli.storage.container import key_commitment, seal_model
+    from zoo_cli.workflows.models import public_metadata
+    from zoo_cli.workflows.train import file_digest
+
+    if price < 0:
+        raise BadInput("--price must not be negative")
+    if data_path is not None and not Path(data_path).is_file():
+        raise BadInput(f"{data_path} is not a readable file", hint="--data FILE: the training JSONL to sell")
+    with Session(settings) as s:
+        rec = require_owner(s, token_id)
+        digest = file_digest(Path(data_path)) if data_path is not None else ""
+        j = s.journal("data-sell", token_id, price, digest)
+
+        def do_seal() -> dict:
+            raw = Path(data_path).read_bytes()
+            records = sum(1 for line in raw.splitlines() if line.strip())
+            manifest = {"kind": "zoo-training-data", "token_id": token_id, "records": records,
+                        "sha256": digest, "files": ["data.jsonl"]}
+            sealed = seal_model(s.storage, {"data.jsonl": raw}, manifest, {s.address: s.keys.public_bundle()})
+            return {"cid": str(sealed.cid), "commitment": "0x" + key_commitment(sealed.content_key).hex(),
+                    "records": records}
+
+        if data_path is not None:
+            sealed = j.step("seal", do_seal)
+            _remember(s, token_id, sealed)
+        else:
+            cid = data_cid(s, token_id)
+            if cid is None and price > 0:
+                raise BadInput(f"token {token_id} has no training data on offer yet",
+                               hint=f"zoo data sell {token_id} --price AMOUNT --data FILE")
+            sealed = None
+            if cid is not None:
+                key, _ = data_key(s, token_id)
+                sealed = {"cid": cid, "commitment": "0x" + key_commitment(key).hex(),
+                          "records": (_index(s).get(str(token_id)) or {}).get("records")}
+        commitment = bytes.fromhex(sealed["commitment"][2:]) if sealed else b"\0" * 32
+        res = s.transact(s.market.functions.setDataPrice(token_id, price, commitment), journal=j, step="price")
+        uri = rec["metadataURI"]
+        if sealed:
+            def meta() -> str:
+                doc = dict(public_metadata(s, rec["metadataURI"]))
+                doc["training_data"] = {"cid": sealed["cid"], "records": sealed["records"], "price_wei": str(price)}
+                return "ipfs://" + str(store_json(s.storage, doc))
+
+            uri = j.step("metadata", meta)
+            if uri != rec["metadataURI"]:
+                s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
+        j.finish()
+        return {"token_id": token_id, **wei_fields("price", price), "cid": sealed["cid"] if sealed else None,
+                "records": sealed["records"] if sealed else None, "key_commitment": sealed["commitment"] if sealed else None,
+                "token_uri": uri, "tx_hash": res["tx_hash"]}
+
+
+def data_listing(s: Session, token_id: int) -> dict | None:
+    seller, price, commitment, transfer_count = s.call(s.market.functions.dataListings(token_id))
+    _gen, tc, _locked = s.call(s.nft.functions.marketState(token_id))
+    if int(price) == 0 or int(transfer_count) != int(tc):
+        return None
+    return {"seller": seller, **wei_fields("price", price), "key_commitment": "0x" + bytes(commitment).hex()}
+
+
+def buy(settings: Settings, token_id: int) -> dict:
+    """Buyer: publish encryption keys if needed and pay the data price into escrow
+    (ZIP-6 ``sellTrainingData(tokenId, buyer)``)."""
+    from zoo_cli.workflows.keys import publish_keys
+    from zoo_cli.workflows.models import require_exists
+
+    with Session(settings) as s:
+        require_exists(s, token_id)
+        j = s.journal("data-buy", token_id)
+        if not j.done("buy"):
+            offer = data_listing(s, token_id)
+            if offer is None:
+                raise NotFound(f"the training data of token {token_id} is not for sale",
+                               hint=f"the owner runs `zoo data sell {token_id} --price AMOUNT --data FILE`")
+            if offer["seller"].lower() == s.address.lower():
+                raise BadInput("you are the seller of this training data")
+            price = j.step("price", lambda: int(offer["price_wei"]))
+        else:
+            price = int(j.result("price"))
+        publish_keys(s, journal=j)
+        res = s.transact(s.nft.functions.sellTrainingData(token_id, s.address), value=price, journal=j, step="buy")
+        j.finish()
+        oid = None
+        for e in res["events"]:
+            if e["name"] == "OrderOpened":
+                oid = int(e["args"]["orderId"])
+        return {"order_id": oid, "token_id": token_id, "kind": "data", "status": "pending",
+                **wei_fields("price", price), "tx_hash": res["tx_hash"]}
+
+
+def get(settings: Settings, token_id: int, out: Path) -> dict:
+    """Buyer: confirm a delivered data order (after checking the key) and decrypt the data to ``out``."""
+    from zoo_cli.storage.container import open_model
+    from zoo_cli.workflows.market import delivered_key_of
+
+    with Session(settings) as s:
+        mine = orders_where(s, token_id=token_id, buyer=s.address)
+        mine = [o for o in mine if o["kind_id"] == DATA]
+        confirmed = None
+        for o in mine:
+            if o["status_id"] == DELIVERED:
+                confirmed = _confirm(s, o)
+                o["status_id"] = COMPLETED
+        done = [o for o in mine if o["status_id"] == COMPLETED]
+        if not done:
+            if any(o["status_id"] == PENDING for o in mine):
+                raise OperationFailed(f"the data key of token {token_id} was not delivered yet",
+                                      hint="the seller runs `zoo market fulfill`")
+            raise PermissionDenied(f"{s.address} has not bought the training data of token {token_id}",
+                                   hint=f"zoo data buy {token_id}")
+        order = done[-1]
+        key, cid = delivered_key_of(s, order)
+        files = open_model(s.storage, cid, content_key=key)
+        data = files["data.jsonl"]
+        atomic_write(Path(out), data, mode=0o600)
+        return {"token_id": token_id, "order_id": order["order_id"], "path": str(out), "bytes": len(data),
+                "records": sum(1 for line in data.splitlines() if line.strip()), "cid": cid,
+                "confirmed": confirmed is not None}

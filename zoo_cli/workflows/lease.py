@@ -1,0 +1,148 @@
+"""`zoo lease …`: free grants (ERC-4907 setUser + key delivery) and paid leases through the
+marketplace escrow (offer / take / status).
+
+A grant's key envelope is found by the lessee through the token's public metadata: the
+owner stores the envelope (content key wrapped for the lessee's KeyRegistry bundle), adds
+``key_envelopes[<lessee>] = {envelope, generation}`` to the tokenURI JSON and calls
+``setTokenURI`` in the same workflow (docs/marketplace.md). ``keys.delivered_key`` reads it.
+"""
+
+from __future__ import annotations
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.units import format_duration, wei_fields
+from zoo_cli.workflows.market import (
+    LEASE, PENDING, DELIVERED, DISPUTED, _list_tx, listing, order_json, orders_where, require_owner,
+)
+from zoo_cli.workflows.session import Session
+
+SECONDS_PER_DAY = 86_400
+DEFAULT_MAX_LEASE_S = 30 * SECONDS_PER_DAY
+
+
+def resolve_address(settings: Settings, who: str) -> str:
+    """A checksummed address from an address or a keystore account name."""
+    from eth_utils import is_address, to_checksum_address
+
+    if is_address(who):
+        return to_checksum_address(who)
+    if who.lower().startswith("0x"):
+        raise BadInput(f"invalid address {who!r}", hint="a 0x-prefixed 20-byte hex address or an account name")
+    from zoo_cli.workflows.accounts import resolve_account
+
+    return resolve_account(settings, who).address
+
+
+def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
+    """Owner: make ``to`` the ERC-4907 user until now + duration and deliver the current key."""
+    from zoo_cli.storage.backend import store_json
+    from zoo_cli.storage.container import wrap_for
+    from zoo_cli.workflows.keys import bundle_from_registry
+    from zoo_cli.workflows.market import current_key
+    from zoo_cli.workflows.models import cid_of, public_metadata
+
+    lessee = resolve_address(settings, to)
+    with Session(settings) as s:
+        rec = require_owner(s, token_id)
+        if lessee.lower() == s.address.lower():
+            raise BadInput("the owner cannot lease to itself")
+        j = s.journal("lease-grant", token_id, lessee, duration_s)
+        envelope = None
+        uri = rec["metadataURI"]
+        if cid_of(rec["modelHash"]) is not None:
+            bundle = bundle_from_registry(s, lessee)
+            if bundle is None:
+                raise NotFound(f"{lessee} has published no encryption keys, so no key can be delivered to it",
+                               hint=f"the lessee runs `zoo --account {to} account publish-keys` first")
+            key, cid = current_key(s, token_id, rec)
+            envelope = j.step("envelope", lambda: str(wrap_for(s.storage, key, lessee, bundle, model_cid=cid)))
+
+            def meta() -> str:
+                doc = dict(public_metadata(s, rec["metadataURI"]))
+                envs = dict(doc.get("key_envelopes") or {})
+                envs[lessee.lower()] = {"envelope": envelope, "generation": int(rec["generation"])}
+                doc["key_envelopes"] = envs
+                return "ipfs://" + str(store_json(s.storage, doc))
+
+            uri = j.step("metadata", meta)
+        expires = j.step("expires", lambda: s.now() + duration_s)
+        res = s.transact(s.nft.functions.setUser(token_id, lessee, expires), journal=j, step="user")
+        if uri != rec["metadataURI"]:
+            s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
+        j.finish()
+        return {"token_id": token_id, "user": lessee, "user_expires": int(expires),
+                "duration": format_duration(duration_s), "envelope_cid": envelope,
+                "generation": int(rec["generation"]), "token_uri": uri, "tx_hash": res["tx_hash"]}
+
+
+def offer(settings: Settings, token_id: int, price_per_day: int, max_s: int | None) -> dict:
+    """Owner: offer paid leases at per-day ÷ 86,400 wei per second (a sale price is kept)."""
+    pps = price_per_day // SECONDS_PER_DAY
+    if pps <= 0:
+        raise BadInput(f"--price-per-day must be at least {SECONDS_PER_DAY} wei (1 wei per second)",
+                       hint="e.g. --price-per-day 0.01eth")
+    max_s = max_s or DEFAULT_MAX_LEASE_S
+    with Session(settings) as s:
+        current = listing(s, token_id)
+        price = int(current["price_wei"]) if current else 0
+        j = s.journal("lease-offer", token_id, pps, max_s)
+        res = _list_tx(s, token_id, price=price, lease_pps=pps, max_lease=max_s, journal=j, step="list")
+        j.finish()
+        return {"token_id": token_id, **wei_fields("price_per_day", price_per_day),
+                **wei_fields("lease_price_per_second", pps),
+                **wei_fields("effective_price_per_day", pps * SECONDS_PER_DAY),
+                "max_lease_s": max_s, "max_lease": format_duration(max_s), **wei_fields("sale_price", price),
+                **res}
+
+
+def take(settings: Settings, token_id: int, duration_s: int) -> dict:
+    """Lessee: publish encryption keys if needed and pay price-per-second × duration into escrow."""
+    from zoo_cli.workflows.keys import publish_keys
+
+    with Session(settings) as s:
+        j = s.journal("lease-take", token_id, duration_s)
+        if not j.done("lease"):
+            current = listing(s, token_id)
+            if not current or not current["for_lease"]:
+                raise NotFound(f"token {token_id} is not offered for lease",
+                               hint="the owner runs `zoo lease offer TOKEN --price-per-day AMOUNT`")
+            if current["seller"].lower() == s.address.lower():
+                raise BadInput(f"you own token {token_id}; no lease needed")
+            if duration_s > current["max_lease_s"]:
+                raise BadInput(f"--for {format_duration(duration_s)} is longer than the offer's maximum "
+                               f"{format_duration(current['max_lease_s'])}")
+            cost = j.step("cost", lambda: int(current["lease_price_per_second_wei"]) * duration_s)
+        else:
+            cost = int(j.result("cost"))
+        publish_keys(s, journal=j)
+        res = s.transact(s.market.functions.leaseModel(token_id, duration_s), value=cost, journal=j, step="lease")
+        j.finish()
+        oid = int(next(e["args"]["orderId"] for e in res["events"] if e["name"] == "OrderOpened"))
+        return {"order_id": oid, "token_id": token_id, "kind": "lease", "status": "pending",
+                "duration_s": duration_s, "duration": format_duration(duration_s), **wei_fields("paid", cost),
+                "tx_hash": res["tx_hash"]}
+
+
+def status(settings: Settings, token_id: int) -> dict:
+    """Who uses the token until when (at the next block's chain time), its offer, open orders."""
+    from zoo_cli.workflows.models import read_record
+
+    with Session(settings) as s:
+        rec = read_record(s, token_id)
+        now = s.now()
+        user = s.call(s.nft.functions.userOf(token_id))
+        expires = int(s.call(s.nft.functions.userExpires(token_id)))
+        active = bool(user and int(user, 16) != 0 and expires >= now)
+        open_orders = orders_where(s, token_id=token_id, statuses=(PENDING, DELIVERED, DISPUTED))
+        _gen, _tc, locked_until = s.call(s.nft.functions.marketState(token_id))
+        return {
+            "token_id": token_id, "owner": rec["owner"], "user": user if active else None,
+            "user_expires": expires if active else None, "active": active, "now": now,
+            "remaining_s": max(0, expires - now) if active else 0,
+            "locked_until": int(locked_until) or None,
+            "listing": listing(s, token_id),
+            "orders": [order_json(o) for o in open_orders],
+            "pending_leases": sum(1 for o in open_orders if o["kind_id"] == LEASE),
+        }
+

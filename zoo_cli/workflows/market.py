@@ -1,0 +1,379 @@
+"""`zoo market …`: escrowed sales, key delivery (`fulfill`), the buyer's key check and
+confirmation, disputes, refunds and pull payments (Marketplace contract).
+
+Order flow (docs/marketplace.md): the buyer pays into escrow (`buy`, `lease take`,
+`data buy`); the seller's `market fulfill` wraps the content key (or the data key) for the
+buyer's published KeyRegistry bundle, stores the envelope (IPFS) and calls
+``deliverKey(orderId, envelopeCid)``; the buyer's CLI opens the envelope, checks the key
+against the order's key commitment and the ciphertext, and confirms (`confirm`, or
+automatically through :func:`auto_confirm` before the model is used). A bad key is never
+confirmed: the buyer disputes it within the window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied, VerificationFailed
+from zoo_cli.units import format_duration, wei_fields
+from zoo_cli.workflows.session import Session
+
+KINDS = ("sale", "lease", "data")
+STATUSES = ("none", "pending", "delivered", "disputed", "completed", "refunded")
+PENDING, DELIVERED, DISPUTED, COMPLETED, REFUNDED = 1, 2, 3, 4, 5
+SALE, LEASE, DATA = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------- reads
+
+def deployment_block(s: Session) -> int:
+    from zoo_cli.chain.contracts import load_deployment
+
+    return int(getattr(load_deployment(s.client), "block", 0) or 0)
+
+
+def read_order(s: Session, order_id: int) -> dict:
+    """One order as a dict (raises NotFound for an unknown id)."""
+    if order_id < 1:
+        raise NotFound(f"order {order_id} does not exist", hint="order ids start at 1; see `zoo lease status TOKEN`")
+    raw = s.call(s.market.functions.orders(order_id))
+    (kind, status, token_id, seller, buyer, payer, amount, generation, created, delivered, duration, commitment) = raw
+    if int(status) == 0:
+        raise NotFound(f"order {order_id} does not exist", hint="see `zoo lease status TOKEN` for a token's orders")
+    return {
+        "order_id": int(order_id), "kind": KINDS[int(kind)], "kind_id": int(kind),
+        "status": STATUSES[int(status)], "status_id": int(status), "token_id": int(token_id),
+        "seller": seller, "buyer": buyer, "payer": payer, "amount": int(amount),
+        "generation": int(generation), "created_at": int(created), "delivered_at": int(delivered),
+        "lease_duration_s": int(duration), "key_commitment": bytes(commitment),
+    }
+
+
+def order_json(o: dict) -> dict:
+    """The public JSON form of an order."""
+    out = {k: v for k, v in o.items() if k not in ("amount", "key_commitment", "kind_id", "status_id")}
+    out.update(wei_fields("amount", o["amount"]))
+    out["key_commitment"] = "0x" + o["key_commitment"].hex()
+    return out
+
+
+def order_ids(s: Session, *, token_id: int | None = None) -> list[int]:
+    """Ids of every order (of ``token_id``) ever opened, oldest first."""
+    filters = {"tokenId": token_id} if token_id is not None else None
+    ev = s.market.events.OrderOpened()
+    logs = ev.get_logs(from_block=deployment_block(s), argument_filters=filters) if filters else \
+        ev.get_logs(from_block=deployment_block(s))
+    return sorted({int(log["args"]["orderId"]) for log in logs})
+
+
+def orders_where(s: Session, *, token_id: int | None = None, seller: str | None = None,
+                 buyer: str | None = None, statuses: tuple[int, ...] | None = None) -> list[dict]:
+    out = []
+    for oid in order_ids(s, token_id=token_id):
+        o = read_order(s, oid)
+        if seller and o["seller"].lower() != seller.lower():
+            continue
+        if buyer and o["buyer"].lower() != buyer.lower():
+            continue
+        if statuses and o["status_id"] not in statuses:
+            continue
+        out.append(o)
+    return out
+
+
+def envelope_ref(s: Session, order_id: int) -> str | None:
+    """The envelope CID delivered for an order (KeyDelivered event), or None."""
+    logs = s.market.events.KeyDelivered().get_logs(from_block=deployment_block(s),
+                                                   argument_filters={"orderId": order_id})
+    logs = list(logs)
+    return logs[-1]["args"]["envelopeRef"] if logs else None
+
+
+def royalty_splits(s: Session, token_id: int, price: int) -> list[dict]:
+    """Royalties a sale at ``price`` pays to the creators of the direct parents (on-chain)."""
+    receivers, amounts = s.call(s.nft.functions.royaltySplits(token_id, price))
+    return [{"receiver": r, **wei_fields("amount", a)} for r, a in zip(receivers, amounts)
+            if int(r, 16) != 0 and int(a) > 0]
+
+
+def require_owner(s: Session, token_id: int) -> dict:
+    from zoo_cli.workflows.models import read_record
+
+    rec = read_record(s, token_id)
+    if rec["owner"].lower() != s.address.lower():
+        raise PermissionDenied(f"{s.address} does not own token {token_id}",
+                               hint=f"the owner is {rec['owner']}; pass --account of the owner")
+    return rec
+
+
+def current_key(s: Session, token_id: int, rec: dict) -> tuple[bytes, str]:
+    """The owner's current content key of the token and the container CID."""
+    from zoo_cli.workflows.models import cid_of, content_key_for
+
+    cid = cid_of(rec["modelHash"])
+    if cid is None:
+        raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
+    return content_key_for(s, token_id, rec), cid
+
+
+def listing(s: Session, token_id: int) -> dict | None:
+    from zoo_cli.workflows.inspect import listing_of
+
+    return listing_of(s, token_id)
+
+
+def _list_tx(s: Session, token_id: int, *, price: int, lease_pps: int, max_lease: int, journal, step: str) -> dict:
+    """Marketplace.list with the current key commitment (the owner's content key)."""
+    from zoo_cli.storage.container import key_commitment
+
+    rec = require_owner(s, token_id)
+    key, _cid = current_key(s, token_id, rec)
+    commitment = key_commitment(key)
+    res = s.transact(s.market.functions.list(token_id, price, lease_pps, max_lease, commitment),
+                     journal=journal, step=step)
+    return {"tx_hash": res["tx_hash"], "key_commitment": "0x" + commitment.hex(), "generation": int(rec["generation"])}
+
+
+# ---------------------------------------------------------------------------- seller side
+
+def sell(settings: Settings, token_id: int, price: int) -> dict:
+    """List the token for sale at ``price`` (lease terms of a valid listing are kept)."""
+    if price <= 0:
+        raise BadInput("--price must be positive", hint="e.g. --price 0.5eth")
+    with Session(settings) as s:
+        current = listing(s, token_id)
+        lease_pps = int(current["lease_price_per_second_wei"]) if current and current["for_lease"] else 0
+        max_lease = int(current["max_lease_s"]) if current and current["for_lease"] else 0
+        j = s.journal("market-sell", token_id, price)
+        res = _list_tx(s, token_id, price=price, lease_pps=lease_pps, max_lease=max_lease, journal=j, step="list")
+        j.finish()
+        royalties = royalty_splits(s, token_id, price)
+        return {"token_id": token_id, **wei_fields("price", price), "royalties": royalties,
+                **wei_fields("seller_proceeds", price - sum(int(r["amount_wei"]) for r in royalties)),
+                "listing": listing(s, token_id), **res}
+
+
+def cancel(settings: Settings, token_id: int) -> dict:
+    """Delist the token (sale and lease offers)."""
+    with Session(settings) as s:
+        require_owner(s, token_id)
+        res = s.transact(s.market.functions.delist(token_id))
+        return {"token_id": token_id, "tx_hash": res["tx_hash"], "listing": None}
+
+
+def fulfill(settings: Settings, progress=None) -> dict:
+    """Deliver wrapped keys for every pending order where the session account is the seller."""
+    with Session(settings, progress) as s:
+        pending = orders_where(s, seller=s.address, statuses=(PENDING,))
+        delivered, skipped = [], []
+        for o in pending:
+            try:
+                delivered.append(_deliver(s, o))
+            except (NotFound, PermissionDenied, VerificationFailed) as err:
+                skipped.append({**order_json(o), "reason": err.message, "hint": err.hint or ""})
+        return {"delivered": delivered, "skipped": skipped, "pending": len(pending)}
+
+
+def _deliver(s: Session, o: dict) -> dict:
+    from zoo_cli.storage.container import key_commitment, wrap_for
+    from zoo_cli.workflows.keys import bundle_from_registry
+
+    oid, token_id = o["order_id"], o["token_id"]
+    if s.now() > o["created_at"] + delivery_timeout(s):
+        raise VerificationFailed(f"order {oid} is past its delivery timeout", hint="the buyer can refund it")
+    bundle = bundle_from_registry(s, o["buyer"])
+    if bundle is None:
+        raise NotFound(f"buyer {o['buyer']} of order {oid} has published no encryption keys",
+                       hint=f"the buyer runs `zoo --account {o['buyer']} account publish-keys`")
+    if o["kind_id"] == DATA:
+        from zoo_cli.workflows.data_market import data_key
+
+        key, cid = data_key(s, token_id)
+    else:
+        from zoo_cli.workflows.models import read_record
+
+        key, cid = current_key(s, token_id, read_record(s, token_id))
+    if key_commitment(key) != o["key_commitment"]:
+        raise VerificationFailed(f"order {oid}: the current key does not match the order's key commitment",
+                                 hint="the order was made for another version; the buyer can refund after the timeout")
+    j = s.journal("fulfill", oid)
+    env = j.step("envelope", lambda: str(wrap_for(s.storage, key, o["buyer"], bundle, model_cid=cid)))
+    res = s.transact(s.market.functions.deliverKey(oid, env), journal=j, step="deliver")
+    j.finish()
+    return {"order_id": oid, "token_id": token_id, "kind": o["kind"], "buyer": o["buyer"],
+            **wei_fields("amount", o["amount"]), "envelope_cid": env, "model_cid": cid, "tx_hash": res["tx_hash"]}
+
+
+def delivery_timeout(s: Session) -> int:
+    return int(s.call(s.market.functions.deliveryTimeout()))
+
+
+# ---------------------------------------------------------------------------- buyer side
+
+def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
+    """Open the envelope delivered for order ``o`` and check the key against the order's
+    commitment and the ciphertext it is for. Returns (key, container CID); raises
+    VerificationFailed (exit 1, hint: dispute) for a bad delivery."""
+    import json
+
+    from zoo_cli.storage.container import check_content_key, open_envelope
+
+    oid = o["order_id"]
+    hint = f"dispute it within the window: zoo --account {o['buyer']} market dispute {oid}"
+    ref = envelope_ref(s, oid)
+    if ref is None:
+        raise NotFound(f"no key was delivered for order {oid} yet", hint="the seller runs `zoo market fulfill`")
+    try:
+        key = open_envelope(s.storage, ref, s.address, s.keys)
+        meta = json.loads(s.storage.read(s.storage.resolve(ref, "envelope.json")))
+    except Exception as err:  # noqa: BLE001 - any failure to open the envelope is a bad delivery
+        raise VerificationFailed(f"the key envelope {ref} of order {oid} cannot be opened: {err}", hint=hint) from None
+    if o["kind_id"] == DATA:
+        cid = meta.get("model")
+        if not cid:
+            raise VerificationFailed(f"the envelope of order {oid} names no data container", hint=hint)
+    else:
+        from zoo_cli.workflows.models import cid_of, read_record
+
+        rec = read_record(s, o["token_id"])
+        if int(rec["generation"]) != o["generation"]:
+            raise VerificationFailed(f"order {oid} was for generation {o['generation']}, the token is at "
+                                     f"{rec['generation']}", hint=hint)
+        cid = cid_of(rec["modelHash"])
+    try:
+        check_content_key(s.storage, cid, key, o["key_commitment"])
+    except VerificationFailed as err:
+        raise VerificationFailed(f"order {oid}: {err.message}", hint=hint) from None
+    except Exception as err:  # noqa: BLE001 - unreadable ciphertext: also a bad delivery
+        raise VerificationFailed(f"order {oid}: cannot check the key against {cid}: {err}", hint=hint) from None
+    return key, cid
+
+
+def _confirm(s: Session, o: dict) -> dict:
+    delivered_key_of(s, o)
+    j = s.journal("confirm", o["order_id"])
+    res = s.transact(s.market.functions.confirmDelivery(o["order_id"]), journal=j, step="confirm")
+    j.finish()
+    return _completed(o, res)
+
+
+def _completed(o: dict, res: dict) -> dict:
+    credited = [{"account": e["args"]["account"], **wei_fields("amount", e["args"]["amount"])}
+                for e in res["events"] if e["name"] == "Credited"]
+    expires = next((int(e["args"]["leaseExpires"]) for e in res["events"] if e["name"] == "OrderCompleted"), 0)
+    royalties = [c for c in credited if c["account"].lower() != o["seller"].lower()]
+    return {"order_id": o["order_id"], "token_id": o["token_id"], "kind": o["kind"], "status": "completed",
+            **wei_fields("amount", o["amount"]), "credited": credited, "royalties": royalties,
+            "lease_expires": expires or None, "tx_hash": res["tx_hash"]}
+
+
+def confirm(settings: Settings, order_id: int) -> dict:
+    """Buyer: check the delivered key and confirm (releases payment, completes the order)."""
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        _require_buyer(s, o)
+        if o["status_id"] == PENDING:
+            raise OperationFailed(f"order {order_id} has no delivered key yet",
+                                  hint="wait for the seller's `zoo market fulfill`; after the timeout: zoo market refund "
+                                       f"{order_id}")
+        if o["status_id"] != DELIVERED:
+            raise OperationFailed(f"order {order_id} is {o['status']}, not awaiting confirmation")
+        return _confirm(s, o)
+
+
+def auto_confirm(session: Session, token_id: int) -> list[dict]:
+    """Confirm the session account's delivered-but-unconfirmed orders of ``token_id`` after
+    checking their keys (called before a buyer or lessee reads the model). A bad key raises
+    VerificationFailed (exit 1) with a hint to dispute."""
+    done = []
+    for o in orders_where(session, token_id=token_id, buyer=session.address, statuses=(DELIVERED,)):
+        done.append(_confirm(session, o))
+    return done
+
+
+def _require_buyer(s: Session, o: dict) -> None:
+    if s.address.lower() not in (o["buyer"].lower(), o["payer"].lower()):
+        raise PermissionDenied(f"{s.address} is not the buyer of order {o['order_id']}",
+                               hint=f"the buyer is {o['buyer']}; pass --account of the buyer")
+
+
+def dispute(settings: Settings, order_id: int) -> dict:
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        _require_buyer(s, o)
+        res = s.transact(s.market.functions.dispute(order_id))
+        window = int(s.call(s.market.functions.disputeWindow()))
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "disputed",
+                "dispute_window": format_duration(window), "tx_hash": res["tx_hash"]}
+
+
+def refund(settings: Settings, order_id: int) -> dict:
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        _require_buyer(s, o)
+        if o["status_id"] == PENDING:
+            deadline = o["created_at"] + delivery_timeout(s)
+            if s.now() <= deadline:
+                raise OperationFailed(f"order {order_id} can be refunded only after its delivery timeout "
+                                      f"({deadline - s.now() + 1}s from now)",
+                                      hint="wait for the seller's delivery, or retry after the timeout")
+        j = s.journal("refund", order_id)
+        res = s.transact(s.market.functions.refund(order_id), journal=j, step="refund")
+        j.finish()
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "refunded",
+                **wei_fields("refunded", o["amount"]), "payer": o["payer"],
+                **wei_fields("balance", s.call(s.market.functions.balances(o["payer"]))), "tx_hash": res["tx_hash"]}
+
+
+def withdraw(settings: Settings) -> dict:
+    """Pull the account's credited marketplace balance (sales, leases, royalties, refunds)."""
+    with Session(settings) as s:
+        amount = int(s.call(s.market.functions.balances(s.address)))
+        if amount == 0:
+            return {"account": s.address, **wei_fields("withdrawn", 0), "tx_hash": None}
+        res = s.transact(s.market.functions.withdraw())
+        got = next((int(e["args"]["amount"]) for e in res["events"] if e["name"] == "Withdrawn"), amount)
+        return {"account": s.address, **wei_fields("withdrawn", got), "tx_hash": res["tx_hash"]}
+
+
+def buy(settings: Settings, token_id: int) -> dict:
+    """Buyer: publish encryption keys if needed, pay the listed price into escrow."""
+    from zoo_cli.workflows.keys import publish_keys
+
+    with Session(settings) as s:
+        j = s.journal("market-buy", token_id)
+        if not j.done("buy"):
+            current = listing(s, token_id)
+            if not current or not current["for_sale"]:
+                raise NotFound(f"token {token_id} is not for sale", hint="see `zoo list --for-sale`")
+            if current["seller"].lower() == s.address.lower():
+                raise BadInput(f"you already own token {token_id}")
+            price = j.step("price", lambda: int(current["price_wei"]))
+        else:
+            price = int(j.result("price"))
+        publish_keys(s, journal=j)
+        res = s.transact(s.market.functions.buyModel(token_id), value=price, journal=j, step="buy")
+        j.finish()
+        oid = int(next(e["args"]["orderId"] for e in res["events"] if e["name"] == "OrderOpened"))
+        return {"order_id": oid, "token_id": token_id, "kind": "sale", "status": "pending",
+                **wei_fields("price", price), "royalties": royalty_splits(s, token_id, price),
+                "tx_hash": res["tx_hash"]}
+
+
+def order_status(settings: Settings, order_id: int) -> dict[str, Any]:
+    with Session(settings) as s:
+        return order_json(read_order(s, order_id))
+
+
+def publish_keys(settings: Settings) -> dict:
+    """Publish the account's public encryption keys (X25519 + ML-KEM-768) to the KeyRegistry,
+    so that sellers and owners can wrap content keys for it."""
+    from zoo_cli.workflows.keys import publish_keys as publish
+
+    with Session(settings) as s:
+        j = s.journal("publish-keys")
+        changed = publish(s, journal=j)
+        res = j.result("keys") if changed else None
+        j.finish()
+        return {"account": s.address, "published": changed, "tx_hash": res["tx_hash"] if res else None}
