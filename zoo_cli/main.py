@@ -83,11 +83,32 @@ def run() -> None:
         from typer.completion import completion_init
 
         completion_init()
+    from typer._click import exceptions as click_exc
+
     try:
-        app()
+        rv = app(standalone_mode=False)
+    except click_exc.UsageError as err:  # bad flag/argument: same contract as ZooError
+        _usage_error(err)
+    except click_exc.Abort:
+        sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
+        sys.exit(130)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
         sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _usage_error(err) -> None:
+    """A Click usage error as one `error:` line + hint (and the JSON document under --json)."""
+    from zoo_cli import output
+    from zoo_cli.errors import BadInput
+
+    path = err.ctx.command_path if err.ctx is not None else "zoo"
+    zerr = BadInput(err.format_message(), hint=f"see `{path} --help`", type_name="UsageError")
+    if "--json" in sys.argv[1:]:
+        output.emit_json(zerr.to_json())
+    output.error_line(zerr.message, zerr.hint)
+    sys.exit(zerr.code)
 
 
 if __name__ == "__main__":

@@ -388,12 +388,35 @@ class Devnet:
             if self._depth == 0:
                 self._sync()
 
+    def _acquire_writer_lock(self) -> None:
+        """Take ``chain.lock``; on contention say so once on stderr and keep waiting (bounded)."""
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=0.5)
+            return
+        except Timeout:
+            pass
+        import sys
+
+        limit = float(os.environ.get("ZOO_LOCK_WAIT", "600"))
+        print("waiting for another zoo process to finish writing to the devnet…", file=sys.stderr, flush=True)
+        try:
+            self._lock.acquire(timeout=max(0.0, limit - 0.5))
+        except Timeout:
+            from zoo_cli.errors import OperationFailed
+
+            raise OperationFailed(
+                f"another zoo process has held the devnet writer lock for over {int(limit)} s",
+                hint=f"wait for it to finish (or end it), then rerun; lock file: {self.dir / 'chain.lock'}",
+            ) from None
+
     @contextmanager
     def writing(self) -> Iterator[Devnet]:
         """Hold the writer lock (re-entrant); state read inside is current; commit on exit."""
         with self._thread_lock:
             if self._depth == 0:
-                self._lock.acquire(timeout=120)
+                self._acquire_writer_lock()
                 self._head_hash_before = None
             self._depth += 1
             try:

@@ -35,6 +35,34 @@ from zoo_cli.storage.unixfs import FileImporter, directory_node
 PREFETCH = 8
 
 
+
+def _flock_waiting(fd: int, op: int, path: Path) -> None:
+    """flock ``fd``; on contention print one progress note on stderr and wait (bounded)."""
+    import sys
+    import time
+
+    try:
+        fcntl.flock(fd, op | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    limit = float(os.environ.get("ZOO_LOCK_WAIT", "600"))
+    print("waiting for another zoo process to finish with the blockstore…", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            fcntl.flock(fd, op | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                from zoo_cli.errors import OperationFailed
+
+                raise OperationFailed(
+                    f"another zoo process has held the blockstore lock for over {int(limit)} s",
+                    hint=f"wait for it to finish (or end it), then rerun; lock file: {path}",
+                ) from None
+            time.sleep(0.1)
+
 class EmbeddedStore(StorageBackend):
     kind = "zoo ipfs"
 
@@ -72,7 +100,7 @@ class EmbeddedStore(StorageBackend):
     def _lock(self, exclusive: bool = False):
         fd = os.open(self.root / "repo.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            _flock_waiting(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, self.root / "repo.lock")
             yield
         finally:
             os.close(fd)  # releases the flock
@@ -85,14 +113,21 @@ class EmbeddedStore(StorageBackend):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(block)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            try:
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view):]
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:  # e.g. disk full: leave no temp file behind
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
         with self._dirty_lock:
             self._dirty_dirs.add(path.parent)
 
