@@ -1,0 +1,91 @@
+"""export, value, specialize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from zoo_cli.commands.common import JsonOpt, TokenArg, settings_of, zoo_command
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+    app.command("value")(value)
+    app.command("specialize")(specialize)
+
+
+@zoo_command
+def export(
+    ctx: typer.Context,
+    token: TokenArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output directory (with --car: a .car file or a directory).", show_default=False)],
+    car: Annotated[bool, typer.Option("--car", help="Export the encrypted container as a CAR file instead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an adapter already in the directory.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Owners only: write a standard PEFT adapter folder (or the encrypted objects as CAR).
+
+    The folder loads with AutoPeftModelForCausalLM.from_pretrained(DIR). Lessees hold the
+    key of the generation they leased but cannot export (exit 4).
+
+    Example: zoo export 1 -o ./my-adapter
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.export import export as run
+
+    s = settings_of(ctx, json=json)
+    data = run(s, token, out, car=car, overwrite=force)
+    output.render(s, data, lambda d: "\n".join([f"wrote {'encrypted CAR' if d['encrypted'] else 'PEFT adapter'} "
+                                                f"of token {d['token_id']} (generation {d['generation']}) to {d['path']}"]
+                                               + [f"  {f}" for f in d["files"]]))
+
+
+@zoo_command
+def value(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
+    """Valuation estimate with its inputs (formula: docs/valuation.md)."""
+    from zoo_cli import output
+    from zoo_cli.workflows.value import value as run
+
+    s = settings_of(ctx, json=json)
+    data = run(s, token)
+
+    def human(d):
+        i = d["inputs"]
+        return output.kv([
+            ("token", d["token_id"]), ("estimate", f"{d['value_eth']} ETH"),
+            ("intrinsic", f"{d['intrinsic_eth']} ETH"),
+            ("market median", f"{d['market_median_eth']} ETH ({len(i['recent_sales'])} recent sale(s))"),
+            ("stage", f"{i['stage']} ({i['training_ops']} ops) x{d['factors_bps']['stage'] / 10000:g}"),
+            ("performance", f"{i['performance'] / 100:.2f}% x{d['factors_bps']['performance'] / 10000:g}"),
+            ("specializations", f"{', '.join(x['name'] for x in i['specializations']) or '-'} x{d['factors_bps']['specializations'] / 10000:g}"),
+            ("verified ops", f"{i['verified_ops']} of {i['own_training_ops']} x{d['factors_bps']['verification'] / 10000:g}"),
+            ("lineage", f"{len(i['parents'])} parent(s), {i['children']} child(ren) x{d['factors_bps']['lineage'] / 10000:g}"),
+            ("formula", d["formula"]),
+        ])
+
+    output.render(s, data, human)
+
+
+@zoo_command
+def specialize(
+    ctx: typer.Context,
+    token: TokenArg,
+    specialization: Annotated[str, typer.Argument(help="DeFi_Yield_Optimizer, DeFi_Arbitrage_Bot, NFT_Valuation_Expert, NFT_Trend_Predictor, Game_Strategy_Master, Game_Economy_Optimizer, Social_Influencer or DAO_Governance_Analyst.", show_default=False)],
+    verifier: Annotated[Optional[str], typer.Option("--verifier", help="Verifier account (default: `verifier` in config.toml).", show_default=False)] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Earn a ZIP-6 specialization with a verifier-signed proof (evaluated on the verifier's set).
+
+    Example: zoo specialize 1 DeFi_Yield_Optimizer
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.specialize import specialize as run
+
+    s = settings_of(ctx, json=json)
+    with output.progress(s) as p:
+        data = run(s, token, specialization, verifier_name=verifier, progress=p)
+    output.render(s, data, lambda d: f"token {d['token_id']} earned {d['specialization']} with score "
+                                     f"{d['score'] / 100:.2f}% on {d['eval_records']} {d['domain']} records "
+                                     f"(verifier {d['verifier']}), tx {d['tx_hash']}")

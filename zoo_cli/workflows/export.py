@@ -1,0 +1,53 @@
+"""`zoo export TOKEN -o DIR [--car]`: owners only.
+
+Without ``--car``: a standard PEFT adapter folder (adapter_config.json,
+adapter_model.safetensors, README.md model card) — the one command that writes a
+decrypted adapter to disk. With ``--car``: the token's *encrypted* container (manifest,
+payload, wrapped keys) as a CAR v1 file, importable with ``ipfs dag import`` or
+``zoo ipfs car import``. A lessee holds the key of the generation it leased but may not
+export (exit 4): export is the owner's right (documented limit, ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo_cli.config import Settings
+from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.workflows.models import base_for, cid_of, load_adapter, public_metadata, read_record
+from zoo_cli.workflows.session import Session
+
+
+def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, overwrite: bool = False) -> dict:
+    from zoo_cli.workflows.fork import require_owner
+
+    out = Path(out)
+    with Session(settings) as s:
+        rec = read_record(s, token_id)
+        require_owner(s, token_id, rec, "export")
+        cid = cid_of(rec["modelHash"])
+        if cid is None:
+            raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
+        if car:
+            path = out if out.suffix == ".car" else out / f"token-{token_id}-gen{int(rec['generation'])}.car"
+            if path.is_dir():
+                raise BadInput(f"{path} is a directory", hint="pass a file name ending in .car or a directory")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            blocks = s.storage.car_export(cid, path)
+            return {"path": str(path), "files": [str(path)], "cid": cid, "blocks": blocks, "encrypted": True,
+                    "token_id": token_id, "generation": int(rec["generation"])}
+        files, manifest = load_adapter(s, token_id, rec)
+        adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+        if not adapter:
+            raise NotFound(f"token {token_id} holds no adapter files")
+        base = base_for(s, manifest, rec["baseModel"])
+        meta = public_metadata(s, rec["metadataURI"])
+        card = {"name": meta.get("name") or f"model #{token_id}", "token_id": token_id,
+                "generation": int(rec["generation"]), "training_ops": int(rec["trainingOps"]),
+                "performance": int(rec["performance"]), "specialization": rec["specialization"],
+                "task_scores": meta.get("task_scores") or {}, "overwrite": overwrite}
+        from zoo_cli.engine.export import export_adapter
+
+        written = export_adapter(base, adapter, out, card=card)
+        return {"path": str(out), "files": [str(p) for p in written], "cid": cid, "encrypted": False,
+                "token_id": token_id, "generation": int(rec["generation"]), "base_model": str(base.path)}
