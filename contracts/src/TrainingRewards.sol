@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IZooModelNFTCore, ITrainingRewards} from "./interfaces/IZooModules.sol";
+import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooModules.sol";
 
 /// @title TrainingRewards — funded pool paying for verified training (ZIP-6)
 /// @notice Credits REWARD_PER_TRAINING * quality / 100 per verified update, quality in
@@ -10,12 +10,14 @@ import {IZooModelNFTCore, ITrainingRewards} from "./interfaces/IZooModules.sol";
 /// per (token, generation), one per dataset Merkle root across all tokens (forks cannot
 /// re-earn on the same data), at most `capPerPeriod` per owner per `period`, and never more
 /// than the pool holds beyond what it already owes (solvency: totalOwed <= balance).
-/// Rewards accrue to the model; its current owner claims them.
+/// Rewards accrue to the model; its current owner claims them. Callers: the NFT (verified
+/// reports) and the NFT's zk module (zero-knowledge evaluations; it passes the policy hash as
+/// `datasetRoot`, so one policy earns once across all tokens).
 contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     uint256 public constant REWARD_PER_TRAINING = 0.001 ether;
     uint256 public constant QUALITY_MULTIPLIER = 2;
 
-    /// @notice The model NFT (the only caller of creditTraining).
+    /// @notice The model NFT (with its zk module `nft.zkModule()`, the only callers of creditTraining).
     IZooModelNFTCore public immutable nft;
     /// @notice Max credited per owner per period (wei).
     uint256 public immutable capPerPeriod;
@@ -84,7 +86,9 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         external
         returns (uint256 credited)
     {
-        if (msg.sender != address(nft)) revert TrainingRewardsOnlyNFT(msg.sender);
+        if (msg.sender != address(nft) && msg.sender != IZooZkNFT(address(nft)).zkModule()) {
+            revert TrainingRewardsOnlyNFT(msg.sender);
+        }
         uint8 reason;
         if (rewardedGeneration[modelId][generation]) reason = 1;
         else if (rewardedDataset[datasetRoot]) reason = 2;

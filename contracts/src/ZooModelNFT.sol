@@ -152,7 +152,22 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     address public trainingRewards;
     address public evaluationRegistry;
     address public specializationRegistry;
+    /// @notice The zk evaluation module (ZkEvaluator), the only caller of setZkPerformance.
+    address public zkModule;
 
+    /// @notice Committed policy model of a token: the Poseidon hash of its quantized weights
+    /// (ezkl hashed params). Kept across updateModel (the CLI carries the policy files into
+    /// every new container); changed only by setPolicyHash, which clears zkPerformance.
+    mapping(uint256 tokenId => bytes32) public policyHash;
+    /// @notice Accuracy (0-10000) of the committed policy proven in zero knowledge.
+    mapping(uint256 tokenId => uint256) public zkPerformance;
+
+    /// @notice The zk evaluation module was (re)pointed.
+    event ZkModuleSet(address module);
+    /// @notice The token's policy commitment changed (zkPerformance cleared if it differs).
+    event PolicyHashSet(uint256 indexed tokenId, bytes32 policyHash);
+    /// @notice A zero-knowledge evaluation of the committed policy was recorded.
+    event ZkPerformanceRecorded(uint256 indexed tokenId, bytes32 policyHash, uint256 score);
     /// @notice A model was minted.
     event ModelMinted(uint256 indexed tokenId, address indexed to, bytes32 baseModel, bytes32 modelHash);
     /// @notice A training report was applied (new generation).
@@ -250,6 +265,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         evaluationRegistry = evalRegistry_;
         specializationRegistry = specialization_;
         emit ModulesSet(marketplace_, rewards_, evalRegistry_, specialization_);
+    }
+
+    /// @notice Point at the zk evaluation module (admin only; zero disables it).
+    function setZkModule(address module) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        zkModule = module;
+        emit ZkModuleSet(module);
     }
 
     // ---------------------------------------------------------------- minting and lineage
@@ -359,6 +380,20 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         emit MetadataUpdate(tokenId);
     }
 
+    /// @notice Commit the token's policy model (ezkl Poseidon param hash); owner or approved,
+    /// not while locked. A new commitment clears zkPerformance (it belonged to other weights).
+    function setPolicyHash(uint256 tokenId, bytes32 hash) external {
+        address owner = _requireOwned(tokenId);
+        if (!_isAuthorized(owner, msg.sender, tokenId)) revert ERC721InsufficientApproval(msg.sender, tokenId);
+        _requireUnlocked(tokenId);
+        if (policyHash[tokenId] != hash) {
+            policyHash[tokenId] = hash;
+            delete zkPerformance[tokenId];
+        }
+        emit PolicyHashSet(tokenId, hash);
+        emit MetadataUpdate(tokenId);
+    }
+
     // ---------------------------------------------------------------- monetization (seed entry points)
 
     /// @notice Seed entry point: open an escrowed paid lease of `tokenId` for `lessee`
@@ -427,6 +462,16 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         if (specialization > 8) revert ZooModelBadSpecialization(specialization);
         _records[tokenId].specialization = specialization;
         emit SpecializationSet(tokenId, specialization);
+        emit MetadataUpdate(tokenId);
+    }
+
+    /// @notice zk module only: record the proven accuracy (0-10000) of the committed policy.
+    function setZkPerformance(uint256 tokenId, uint256 score) external {
+        _onlyModule(zkModule);
+        _requireOwned(tokenId);
+        if (score > MAX_PERFORMANCE) revert ZooModelValueOutOfRange(score, MAX_PERFORMANCE);
+        zkPerformance[tokenId] = score;
+        emit ZkPerformanceRecorded(tokenId, policyHash[tokenId], score);
         emit MetadataUpdate(tokenId);
     }
 

@@ -90,6 +90,9 @@ def deploy_plan() -> DeployPlan:
             lambda c: [c.addresses["ZooModelNFT"], c.addresses["EvaluationRegistry"]],
         ),
         DeployStep("KeyRegistry", lambda c: []),
+        # zero-knowledge evaluations (issue 9); its verifier is generated and set lazily by
+        # `zoo prove` / `zoo zk setup` (key setup is far too slow for `zoo init`)
+        DeployStep("ZkEvaluator", lambda c: [c.addresses["ZooModelNFT"]]),
     ]
     wiring = [
         # The NFT must know the marketplace (locks, sales, leases), the reward pool (credits
@@ -104,6 +107,8 @@ def deploy_plan() -> DeployPlan:
                 c.addresses["ModelSpecialization"],
             ],
         ),
+        # zkPerformance is recorded by, and rewards credited from, the ZkEvaluator only
+        WiringCall("ZooModelNFT", "setZkModule", lambda c: [c.addresses["ZkEvaluator"]]),
         WiringCall(
             "ZooModelNFT",
             "grantRole",

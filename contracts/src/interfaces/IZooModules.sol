@@ -71,3 +71,19 @@ interface IZooMarketplaceEntry {
     /// @notice Open an escrowed training-data order for `buyer`, paid by `payer`.
     function buyDataFor(uint256 tokenId, address buyer, address payer) external payable returns (uint256 orderId);
 }
+
+/// @notice What the zk evaluation module (ZkEvaluator) and the reward pool read from and call
+/// on the model NFT for zero-knowledge evaluations.
+interface IZooZkNFT {
+    /// @notice The zk evaluation module (the only caller of setZkPerformance).
+    function zkModule() external view returns (address);
+
+    /// @notice The wired reward pool.
+    function trainingRewards() external view returns (address);
+
+    /// @notice The token's committed policy (ezkl Poseidon param hash; 0 = none).
+    function policyHash(uint256 tokenId) external view returns (bytes32);
+
+    /// @notice zk module hook: record the proven accuracy (0-10000).
+    function setZkPerformance(uint256 tokenId, uint256 score) external;
+}
