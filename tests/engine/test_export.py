@@ -59,3 +59,17 @@ def test_broken_adapters_are_refused(base):
 
     with pytest.raises(BadInput):
         load_peft(base, [{"adapter_config.json": b"{}"}])
+
+
+def test_safetensors_header_is_canonical():
+    import torch
+    from safetensors.torch import load, save
+
+    from zoo_cli.engine.adapters import canonical_safetensors
+
+    t = {"b": torch.ones(3), "a": torch.zeros(2, 2)}
+    meta = {f"k{i}": str(i) for i in range(20)}
+    out = {canonical_safetensors(save(t, metadata=meta)) for _ in range(5)}
+    assert len(out) == 1
+    back = load(out.pop())
+    assert torch.equal(back["a"], t["a"]) and torch.equal(back["b"], t["b"])

@@ -62,8 +62,18 @@ def make_adapter(config: dict, tensors: dict, base: BaseModel, extra: dict | Non
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in sorted(tensors.items())}
     return {
         CONFIG: (json.dumps(config, sort_keys=True, indent=2, default=_json_default) + "\n").encode(),
-        WEIGHTS: save(tensors, metadata=meta),
+        WEIGHTS: canonical_safetensors(save(tensors, metadata=meta)),
     }
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """Same file with a sorted-key header: the safetensors writer orders metadata keys
+    arbitrarily (a hash map), which would break bit-identical adapters."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # keep the data 8-byte aligned, as the writer does
+    return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
 def _json_default(o):

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 
-from zoo_cli.engine.adapters import CONFIG, WEIGHTS, adapter_tensors, check_adapter
+from zoo_cli.engine.adapters import (
+    CONFIG,
+    WEIGHTS,
+    adapter_tensors,
+    canonical_safetensors,
+    check_adapter,
+)
 from zoo_cli.errors import BadInput
 
 BD_CONFIG = "bitdelta_config.json"
@@ -36,7 +42,7 @@ def compress(adapter: dict[str, bytes]) -> dict[str, bytes]:
         shapes[name] = {"shape": list(w.shape), "dtype": str(tensors[name].dtype).removeprefix("torch.")}
     cfg = {"format": FORMAT, "tensors": shapes, "adapter_config": json.loads(adapter[CONFIG])}
     return {BD_CONFIG: (json.dumps(cfg, sort_keys=True) + "\n").encode(),
-            BD_WEIGHTS: save(out, metadata={"format": "pt", "zoo.bitdelta": FORMAT})}
+            BD_WEIGHTS: canonical_safetensors(save(out, metadata={"format": "pt", "zoo.bitdelta": FORMAT}))}
 
 
 def decompress(compressed: dict[str, bytes], base=None) -> dict[str, bytes]:
@@ -66,7 +72,7 @@ def decompress(compressed: dict[str, bytes], base=None) -> dict[str, bytes]:
         return make_adapter(cfg["adapter_config"], tensors, base, extra={"bitdelta": FORMAT})
     meta = {"format": "pt", "zoo.bitdelta": FORMAT}
     return {CONFIG: (json.dumps(cfg["adapter_config"], sort_keys=True, indent=2) + "\n").encode(),
-            WEIGHTS: save(dict(sorted(tensors.items())), metadata=meta)}
+            WEIGHTS: canonical_safetensors(save(dict(sorted(tensors.items())), metadata=meta))}
 
 
 def size_report(adapter: dict[str, bytes], compressed: dict[str, bytes]) -> dict:
