@@ -8,6 +8,7 @@ import typer
 def register_all(app: typer.Typer) -> None:
     from zoo_cli.commands import account, completions, data, models, setup
     from zoo_cli.commands import data_market, lease, market, rewards
+    from zoo_cli.commands import zk
 
     setup.register(app)
     account.register(app)
@@ -18,3 +19,4 @@ def register_all(app: typer.Typer) -> None:
     market.register(app)
     data_market.register(app)
     rewards.register(app)
+    zk.register(app)

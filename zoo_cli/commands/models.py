@@ -109,6 +109,8 @@ def train(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Skip bad lines instead of refusing the file.")] = False,
     base: Annotated[Optional[str], typer.Option("--base", help="Local folder of the token's base model, if not built in.", show_default=False)] = None,
     verifier: Annotated[Optional[str], typer.Option("--verifier", help="Verifier account (keystore name) that re-evaluates and signs the report.", show_default=False)] = None,
+    policy: Annotated[bool, typer.Option("--policy", help="Also train the provable policy model (seconds) and commit its hash on-chain (see `zoo prove`).")] = False,
+    policy_only: Annotated[bool, typer.Option("--policy-only", help="Train only the policy model; the current adapter is kept.")] = False,
     json: JsonOpt = False,
 ) -> None:
     """Fine-tune the model on your interactions, evaluate, encrypt, store and record the new generation on-chain.
@@ -124,7 +126,8 @@ def train(
     s = settings_of(ctx, json=json)
     with output.progress(s) as p:
         data_ = run(s, token, data, steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed,
-                    skip_invalid=skip_invalid, base_override=base, verifier_name=verifier, progress=p)
+                    skip_invalid=skip_invalid, base_override=base, verifier_name=verifier, progress=p,
+                    policy=policy, policy_only=policy_only)
     if data_["skipped"]:
         output.note(s, f"skipped {data_['skipped']} invalid line(s)")
 
@@ -137,6 +140,6 @@ def train(
             ("task scores", ", ".join(f"{k} {v / 100:.2f}%" for k, v in d["task_scores"].items())),
             ("specialization", d["specialization"]),
             ("cid", d["cid"]), ("reward", f"{int(d['reward_wei']) / 1e18:g} ETH"), ("tx", d["tx_hash"]),
-        ])
+        ] + ([("policy", f"{d['policy_accuracy'] / 100:.2f}% held-out, committed {d['policy_hash']}")] if d.get("policy_hash") else []))
 
     output.render(s, data_, human)

@@ -108,9 +108,11 @@ def show_model(settings: Settings, token_id: int) -> dict:
             rewards = int(s.call(s.contract("TrainingRewards").functions.modelRewards(token_id)))
         except Exception:  # noqa: BLE001
             rewards = 0
-        zk = None
+        zk = policy_hash = None
         try:
             zk = int(s.call(nft.functions.zkPerformance(token_id)))
+            ph = bytes(s.call(nft.functions.policyHash(token_id)))
+            policy_hash = "0x" + ph.hex() if any(ph) else None
         except Exception:  # noqa: BLE001 - not every deployment carries the zk module
             zk = None
         return {
@@ -127,6 +129,7 @@ def show_model(settings: Settings, token_id: int) -> dict:
             "task_scores": scores,
             "verified": bool(rec["verified"]),
             "zk_performance": zk,
+            "policy_hash": policy_hash,
             "specialization": meta.get("specialization") or rec["specialization"],
             "specializations": earned_specializations(s, token_id),
             "parents": [int(p) for p in rec["parents"]],

@@ -63,7 +63,7 @@ def public_bundle_of(session: Session, address: str) -> bytes | None:
 
 def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
           rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
-          verifier_name: str | None = None, progress=None) -> dict:
+          verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False) -> dict:
     from zoo_cli.engine.data import load_records
     from zoo_cli.engine.train import TrainConfig, clear_checkpoint
     from zoo_cli.engine.train import train as run_training
@@ -81,6 +81,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
     dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
     cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
     config = TrainConfig(**cfg_kwargs)
+    policy = policy or policy_only  # --policy-only: the policy model alone (the adapter is carried over)
 
     with Session(settings, progress) as s:
         rec = read_record(s, token_id)
@@ -91,7 +92,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                     s.nft.functions.isApprovedForAll(owner, s.address)):
                 raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
                                        hint=f"the owner is {owner}; pass --account of the owner")
-        j = s.journal("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "")
+        j = s.journal("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "",
+                      *(["policy-only" if policy_only else "policy"] if policy else []))
         work = j.path.with_suffix(".d")
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
         # the token as it was before this run: a resumed run must not see its own update
@@ -116,6 +118,14 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             parent_adapter = None
             if parent_files:
                 parent_adapter = {k[len("adapter/"):]: v for k, v in parent_files.items() if k.startswith("adapter/")} or None
+                # the committed policy model travels into every new version (issue 9)
+                _save_files(work / "policy", {k[len("policy/"):]: v for k, v in parent_files.items() if k.startswith("policy/")})
+            if policy_only:
+                from zoo_cli.workflows.zk import policy_only_result
+
+                (work / "adapter").mkdir(parents=True, exist_ok=True)
+                _save_files(work / "adapter", parent_adapter or {})
+                return policy_only_result(dataset)
             result = run_training(base, dataset, config, progress=s.progress.callback("train") if s.progress else None,
                                   checkpoint_dir=work / "checkpoint", parent_adapter=parent_adapter)
             _save_files(work / "adapter", result.adapter)
@@ -126,13 +136,22 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
 
         trained = j.step("train", do_train)
         adapter = _load_files(work / "adapter")
+        if policy:
+            from zoo_cli.workflows.zk import train_policy_step
+
+            trained_policy = j.step("policy", lambda: train_policy_step(s, dataset, work / "policy"))
+            if policy_only:
+                scores, performance = trained_policy["task_scores"], trained_policy["performance"]
+                trained = dict(trained, task_scores=scores, performance=performance)
+        policy_files = _load_files(work / "policy") if (work / "policy").is_dir() else {}
+        kinds = (["lora"] if adapter else []) + (["policy"] if policy_files else [])
 
         verifier = s.verifier_signer() if settings.verifier else None
         if verifier is not None and not has_verifier_role(s, verifier.address):
             verifier = None  # configured but not a VERIFIER on this deployment: self-attested
 
         def do_verify() -> dict | None:
-            if verifier is None:
+            if verifier is None or policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
                 return None
             from zoo_cli.engine.evaluate import evaluate
 
@@ -143,6 +162,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
 
         verified = j.step("verify", do_verify)
+        if verified is None:
+            verifier = None  # self-attested report (e.g. --policy-only: `zoo prove` verifies the policy)
         scores = verified["task_scores"] if verified else trained["task_scores"]
         performance = verified["performance"] if verified else trained["performance"]
 
@@ -159,11 +180,12 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                 "token_id": token_id,
                 "generation": int(rec["generation"]) + 1,
                 "base_model": base_manifest(base),
-                "model_kinds": ["lora"],
+                "model_kinds": kinds,
                 "libraries": trained["metrics"].get("versions", {}) if isinstance(trained["metrics"], dict) else {},
-                "sizes": {k: len(v) for k, v in adapter.items()},
+                "sizes": {**{k: len(v) for k, v in adapter.items()}, **{f"policy/{k}": len(v) for k, v in policy_files.items()}},
             }
             files = {f"adapter/{k}": v for k, v in adapter.items()}
+            files.update({f"policy/{k}": v for k, v in policy_files.items()})
             sealed = seal_model(s.storage, files, manifest, recipients_for(s, token_id, owner))
             return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex(), "content_key": sealed.content_key.hex()}
 
@@ -175,7 +197,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                 generation=int(rec["generation"]) + 1, training_ops=int(rec["trainingOps"]) + trained["ops"],
                 specialization=label, performance=performance, task_scores=scores,
                 parents=[int(p) for p in rec["parents"]], owners=prev_meta.get("ownership_history") or [owner],
-                model_kinds=["lora"], verified=verified is not None,
+                model_kinds=kinds, verified=verified is not None,
             )
             doc["domain_ops"] = domain_ops
             doc["cid"] = sealed["cid"]
@@ -199,6 +221,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                          journal=j, step="update")
         res_uri = s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
         _set_domain(s, j, token_id, label)
+        if policy:  # commit the new policy's weights (ezkl Poseidon param hash) for `zoo prove`
+            s.transact(s.nft.functions.setPolicyHash(token_id, bytes.fromhex(trained_policy["policy_hash"][2:])),
+                       journal=j, step="policy_hash")
         reward = next((e["args"]["amount"] for e in res["events"] if e["name"] == "TrainingRewarded"), 0)
         j.finish()
         shutil.rmtree(work, ignore_errors=True)
@@ -224,6 +249,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         "tx_hash": res["tx_hash"],
         "uri_tx_hash": res_uri["tx_hash"],
         "metrics": trained["metrics"],
+        **({"policy_hash": trained_policy["policy_hash"], "policy_accuracy": trained_policy["performance"],
+            "model_kinds": kinds} if policy else {}),
     }
 
 
