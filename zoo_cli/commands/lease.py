@@ -103,6 +103,7 @@ def take(ctx: typer.Context, token: TokenArg, for_: DurationOpt, json: JsonOpt =
 def status(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
     """Current user and expiry (chain time), lease offer and open orders of a model."""
     from zoo_cli import output
+    from zoo_cli.units import format_duration
     from zoo_cli.workflows.lease import status as run
 
     s = settings_of(ctx, json=json)
@@ -112,7 +113,7 @@ def status(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
         lst = d["listing"]
         offer_ = "-"
         if lst and lst["for_lease"]:
-            offer_ = f"{lst['lease_price_per_day_eth']} ETH/day, up to {lst['max_lease_s']}s"
+            offer_ = f"{lst['lease_price_per_day_eth']} ETH/day, up to {format_duration(lst['max_lease_s'])}"
         orders = "; ".join(f"#{o['order_id']} {o['kind']} {o['status']} by {o['buyer']}" for o in d["orders"]) or "-"
         return output.kv([
             ("token", d["token_id"]), ("owner", d["owner"]),

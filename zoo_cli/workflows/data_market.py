@@ -134,7 +134,7 @@ def buy(settings: Settings, token_id: int) -> dict:
     with Session(settings) as s:
         require_exists(s, token_id)
         j = s.journal("data-buy", token_id)
-        if not j.done("buy"):
+        if j.get("buy") is None:  # not signed yet (a resumed payment skips the checks)
             offer = data_listing(s, token_id)
             if offer is None:
                 raise NotFound(f"the training data of token {token_id} is not for sale",

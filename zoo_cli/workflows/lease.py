@@ -14,6 +14,7 @@ from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.units import format_duration, wei_fields
 from zoo_cli.workflows.market import (
     LEASE, PENDING, DELIVERED, DISPUTED, _list_tx, listing, order_json, orders_where, require_owner,
+    require_unlocked,
 )
 from zoo_cli.workflows.session import Session
 
@@ -47,6 +48,7 @@ def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
         rec = require_owner(s, token_id)
         if lessee.lower() == s.address.lower():
             raise BadInput("the owner cannot lease to itself")
+        require_unlocked(s, token_id)
         j = s.journal("lease-grant", token_id, lessee, duration_s)
         envelope = None
         uri = rec["metadataURI"]
@@ -102,13 +104,14 @@ def take(settings: Settings, token_id: int, duration_s: int) -> dict:
 
     with Session(settings) as s:
         j = s.journal("lease-take", token_id, duration_s)
-        if not j.done("lease"):
+        if j.get("lease") is None:  # not signed yet (a resumed payment skips the checks)
             current = listing(s, token_id)
             if not current or not current["for_lease"]:
                 raise NotFound(f"token {token_id} is not offered for lease",
                                hint="the owner runs `zoo lease offer TOKEN --price-per-day AMOUNT`")
             if current["seller"].lower() == s.address.lower():
                 raise BadInput(f"you own token {token_id}; no lease needed")
+            require_unlocked(s, token_id)
             if duration_s > current["max_lease_s"]:
                 raise BadInput(f"--for {format_duration(duration_s)} is longer than the offer's maximum "
                                f"{format_duration(current['max_lease_s'])}")

@@ -117,6 +117,15 @@ def current_key(s: Session, token_id: int, rec: dict) -> tuple[bytes, str]:
     return content_key_for(s, token_id, rec), cid
 
 
+def require_unlocked(s: Session, token_id: int) -> None:
+    """Refuse (before paying or publishing anything) when a pending order or an active paid
+    lease locks the token."""
+    _gen, _tc, locked_until = s.call(s.nft.functions.marketState(token_id))
+    if int(locked_until) > s.now():
+        what = "a pending order" if int(locked_until) >= 2**40 - 1 else f"an active lease until {int(locked_until)}"
+        raise OperationFailed(f"token {token_id} is locked by {what}", hint=f"see `zoo lease status {token_id}`")
+
+
 def listing(s: Session, token_id: int) -> dict | None:
     from zoo_cli.workflows.inspect import listing_of
 
@@ -343,12 +352,13 @@ def buy(settings: Settings, token_id: int) -> dict:
 
     with Session(settings) as s:
         j = s.journal("market-buy", token_id)
-        if not j.done("buy"):
+        if j.get("buy") is None:  # not signed yet (a resumed payment skips the checks)
             current = listing(s, token_id)
             if not current or not current["for_sale"]:
                 raise NotFound(f"token {token_id} is not for sale", hint="see `zoo list --for-sale`")
             if current["seller"].lower() == s.address.lower():
                 raise BadInput(f"you already own token {token_id}")
+            require_unlocked(s, token_id)
             price = j.step("price", lambda: int(current["price_wei"]))
         else:
             price = int(j.result("price"))
