@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from zoo_cli.errors import BadInput
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+MAX_DURATION_S = 100 * 365 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(eth|ether|gwei|wei)?\s*$", re.IGNORECASE)
 _DENOM = {"eth": 10**18, "ether": 10**18, "gwei": 10**9, "wei": 1}
@@ -21,6 +22,8 @@ def parse_duration(text: str) -> int:
     seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise BadInput(f"duration must be positive, got {text!r}", hint="for example 1d")
+    if seconds > MAX_DURATION_S:
+        raise BadInput(f"duration {text!r} is too long (at most 100 years)", hint="for example 30d")
     return seconds
 
 
@@ -36,7 +39,7 @@ def parse_amount(text: str) -> int:
     if value != value.to_integral_value():
         raise BadInput(f"amount {text!r} is not a whole number of wei", hint="use fewer decimals")
     if value >= 2**256:
-        raise BadInput(f"amount {text!r} is too large")
+        raise BadInput(f"amount {text!r} is too large", hint="amounts are at most 2**256 - 1 wei")
     return int(value)
 
 

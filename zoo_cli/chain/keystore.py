@@ -147,6 +147,10 @@ class Keystore:
             for e in entries:
                 if e.address.lower() == name_or_address.lower():
                     return e
+        path = self.dir / f"{name_or_address}.json"
+        if _NAME_RE.match(name_or_address) and path.exists():
+            raise BadInput(f"keystore file {path} is unreadable or not a v3 keystore",
+                           hint="restore it from a backup, or re-import the key with `zoo account import`")
         raise NotFound(f"unknown account {name_or_address!r}", hint="zoo account list")
 
     def exists(self, name: str) -> bool:
@@ -249,7 +253,8 @@ def _decrypt(doc: dict, password: str, label: str) -> bytes:
             ) from None
         raise BadInput(f"cannot decrypt {label}: {exc}") from None
     except (KeyError, TypeError) as exc:
-        raise BadInput(f"{label} is not a valid v3 keystore ({exc})") from None
+        raise BadInput(f"{label} is not a valid v3 keystore ({exc})",
+                       hint="pass a Web3 Secret Storage v3 file (e.g. from `cast wallet new`)") from None
 
 
 def parse_private_key(key: bytes | str) -> bytes:

@@ -64,7 +64,11 @@ def check(
         output.render(s, data, human)
         return
     if s.json:
+        import sys
+
         output.emit_json(data)
+        sys.stderr.write(f"error: {data['bad_lines']} bad line(s) in {data['path']}\nhint: see them all with "
+                         f"`zoo data check {data['path']}`, fix them or train with --skip-invalid\n")
     else:
         import sys
 

@@ -95,7 +95,7 @@ def _open_checked(path: Path) -> Path:
     if not path.exists():
         raise BadInput(f"{path}: no such file", hint="make one with: zoo data synth --domain defi --n 2000 -o FILE")
     if path.is_dir():
-        raise BadInput(f"{path} is a directory, not a JSON Lines file")
+        raise BadInput(f"{path} is a directory, not a JSON Lines file", hint="pass the path of a .jsonl file")
     if path.stat().st_size == 0:
         raise BadInput(f"{path} is empty", hint="one JSON object per line; try: zoo data synth --domain defi --n 100 -o FILE")
     return path
@@ -140,7 +140,8 @@ def check_file(path: Path, domain: str | None = None) -> list[LineError]:
     path = _open_checked(path)
     records, errors, _ = _scan(path, domain)
     if not records and not errors:
-        raise BadInput(f"{path} has no records (only blank lines)")
+        raise BadInput(f"{path} has no records (only blank lines)",
+                       hint="write one JSON event per line, e.g. `zoo data synth --domain defi -o FILE`")
     return errors
 
 

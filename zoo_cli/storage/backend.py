@@ -42,7 +42,7 @@ class StorageBackend(ABC):
         try:
             fh = open(path, "rb")  # noqa: SIM115 (closed by the with below)
         except FileNotFoundError:
-            raise BadInput(f"no such file: {path}") from None
+            raise BadInput(f"no such file: {path}", hint="check the path") from None
         except IsADirectoryError:
             raise BadInput(f"{path} is a directory", hint="pass a file") from None
         with fh:
@@ -181,7 +181,7 @@ class StorageBackend(ABC):
 
         path = Path(path)
         if not path.is_file():
-            raise BadInput(f"no such file: {path}")
+            raise BadInput(f"no such file: {path}", hint="check the path")
         with open(path, "rb") as fh:
             roots, blocks = read_car(fh, str(path))
             for cid, block in blocks:

@@ -185,7 +185,7 @@ class EmbeddedStore(StorageBackend):
             else:
                 if isinstance(value, Path):
                     if not value.is_file():
-                        raise BadInput(f"no such file: {value}")
+                        raise BadInput(f"no such file: {value}", hint="check the path")
                     with open(value, "rb") as fh:
                         chunks: Iterable[bytes] = iter(lambda: fh.read(1 << 20), b"")
                         links[name] = self._import_chunks(chunks)

@@ -17,6 +17,8 @@ def synth(settings: Settings, domain: str, n: int, seed: int, out: Path, profile
         raise BadInput(f"unknown domain {domain!r}", hint=f"use one of: {', '.join(DOMAINS)}")
     if n <= 0:
         raise BadInput("--n must be positive", hint="for example --n 2000")
+    if Path(out).is_dir():
+        raise BadInput(f"{out} is a directory", hint="pass a file name, e.g. -o defi.jsonl")
     records = make(domain, n, seed, profile) if profile else make(domain, n, seed)
     write_jsonl(records, out)
     root = merkle_root([parse_record(r) for r in records])

@@ -13,7 +13,15 @@ from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.units import format_duration, wei_fields
 from zoo_cli.workflows.market import (
-    LEASE, PENDING, DELIVERED, DISPUTED, _list_tx, listing, order_json, orders_where, require_owner,
+    DELIVERED,
+    DISPUTED,
+    LEASE,
+    PENDING,
+    _list_tx,
+    listing,
+    order_json,
+    orders_where,
+    require_owner,
     require_unlocked,
 )
 from zoo_cli.workflows.session import Session
@@ -110,11 +118,12 @@ def take(settings: Settings, token_id: int, duration_s: int) -> dict:
                 raise NotFound(f"token {token_id} is not offered for lease",
                                hint="the owner runs `zoo lease offer TOKEN --price-per-day AMOUNT`")
             if current["seller"].lower() == s.address.lower():
-                raise BadInput(f"you own token {token_id}; no lease needed")
+                raise BadInput(f"you own token {token_id}; no lease needed", hint="lease a model another account owns")
             require_unlocked(s, token_id)
             if duration_s > current["max_lease_s"]:
                 raise BadInput(f"--for {format_duration(duration_s)} is longer than the offer's maximum "
-                               f"{format_duration(current['max_lease_s'])}")
+                               f"{format_duration(current['max_lease_s'])}",
+                               hint=f"ask for at most {format_duration(current['max_lease_s'])}")
             cost = j.step("cost", lambda: int(current["lease_price_per_second_wei"]) * duration_s)
         else:
             cost = int(j.result("cost"))
