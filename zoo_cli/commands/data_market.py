@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,7 @@ from zoo_cli.commands.common import JsonOpt, TokenArg, settings_of, zoo_command
 from zoo_cli.commands.data import data_app
 
 
-def register(app: typer.Typer) -> None:  # noqa: ARG001 - the data sub-app is added by commands.data
+def register(app: typer.Typer) -> None:
     data_app.command("sell")(sell)
     data_app.command("buy")(buy)
     data_app.command("get")(get)
@@ -22,7 +22,7 @@ def sell(
     ctx: typer.Context,
     token: TokenArg,
     price: Annotated[str, typer.Option("--price", help="Price of the training data (0 withdraws the offer).", show_default=False)],
-    data: Annotated[Optional[Path], typer.Option("--data", help="The training JSONL to sell (encrypted before storing).", show_default=False)] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="The training JSONL to sell (encrypted before storing).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Owner: offer the model's training data, encrypted; buyers get the key via `zoo market fulfill`.

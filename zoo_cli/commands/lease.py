@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -56,7 +56,7 @@ def offer(
     ctx: typer.Context,
     token: TokenArg,
     price_per_day: Annotated[str, typer.Option("--price-per-day", help="Price per day (0.01eth, ...); charged per second.", show_default=False)],
-    max_: Annotated[Optional[str], typer.Option("--max", help="Longest lease accepted (default 30d).", show_default=False)] = None,
+    max_: Annotated[str | None, typer.Option("--max", help="Longest lease accepted (default 30d).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Owner: offer paid leases (priced per second on-chain: per-day ÷ 86,400 rounded down).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 @zoo_command
 def claim(
     ctx: typer.Context,
-    tokens: Annotated[Optional[list[int]], typer.Argument(help="Tokens to claim for (default: every token of the account with rewards).", show_default=False)] = None,
+    tokens: Annotated[list[int] | None, typer.Argument(help="Tokens to claim for (default: every token of the account with rewards).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Claim the training rewards of your models (owner only).

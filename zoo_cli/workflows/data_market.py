@@ -18,7 +18,15 @@ from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
 from zoo_cli.fsutil import atomic_write
 from zoo_cli.units import wei_fields
-from zoo_cli.workflows.market import COMPLETED, DATA, DELIVERED, PENDING, _confirm, orders_where, require_owner
+from zoo_cli.workflows.market import (
+    COMPLETED,
+    DATA,
+    DELIVERED,
+    PENDING,
+    _confirm,
+    orders_where,
+    require_owner,
+)
 from zoo_cli.workflows.session import Session
 
 
