@@ -25,14 +25,14 @@ def _members(s: Session, token_ids: list[int]) -> tuple[object, list[tuple[dict,
     members, infos, base, base_hash = [], [], None, None
     for t in token_ids:
         rec = read_record(s, t)
+        if rec["owner"].lower() != s.address.lower():
+            # a delivered lease/sale key is checked and confirmed first: confirming sets the
+            # ERC-4907 user (lease) or moves the token (sale), so the record is read again
+            from zoo_cli.workflows.market import auto_confirm
+
+            if auto_confirm(s, t):
+                rec = read_record(s, t)
         role = _access(s, t, rec)
-        if role != "owner":
-            try:
-                from zoo_cli.workflows import market
-            except ImportError:  # pragma: no cover - market module optional
-                market = None
-            if market is not None and hasattr(market, "auto_confirm"):
-                market.auto_confirm(s, t)
         files, manifest = load_adapter(s, t, rec)
         adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
         if base_hash is None:
