@@ -12,9 +12,8 @@ exit code CLI.md documents; ``account``; ``env``; ``setup`` a function
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Optional
 
 OK, FAILED, USAGE, NOT_FOUND, PERMISSION, UNREACHABLE = 0, 1, 2, 3, 4, 5
 
@@ -24,10 +23,10 @@ class Case:
     id: str
     argv: list
     code: int
-    account: Optional[str] = None
+    account: str | None = None
     env: dict = field(default_factory=dict)
-    setup: Optional[Callable] = None
-    needs: Optional[str] = None  # command path; default: derived from argv
+    setup: Callable | None = None
+    needs: str | None = None  # command path; default: derived from argv
     report: bool = False  # the JSON document is a report (data check) with line-numbered errors
     allow: tuple = ()  # $ZOO_HOME prefixes where additions are accepted (content-addressed blocks)
     known_defect: str = ""  # reported, not yet fixed (in a file another engineer is editing): xfail
@@ -84,7 +83,6 @@ def _tamper_block(inner: str):
             cid = store.resolve(world["CID"], name)
             if cid.codec.name == "dag-pb":  # a chunked file: tamper its first leaf
                 from zoo_cli.storage import dagpb
-
                 from zoo_cli.storage.cids import parse_cid
 
                 cid = parse_cid(dagpb.decode_node(store.get_block(cid)).links[0].hash)

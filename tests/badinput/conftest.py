@@ -10,9 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hardening.harness import Zoo  # noqa: E402
-from support.anvil import available as anvil_available  # noqa: E402
-from support.anvil import start_anvil  # noqa: E402
+from hardening.harness import Zoo
+from support.anvil import available as anvil_available
+from support.anvil import start_anvil
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,15 @@ and chain state equal before and after, logs and lock files aside)."""
 from __future__ import annotations
 
 import pytest
+from hardening.harness import (
+    available_commands,
+    chain_state,
+    diff_snapshots,
+    error_contract_problems,
+    snapshot_home,
+)
 
 from badinput.cases import CASES, Case
-from hardening.harness import available_commands, chain_state, diff_snapshots, error_contract_problems, \
-    snapshot_home
 
 
 def _fill(value: str, world: dict) -> str:

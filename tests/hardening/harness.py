@@ -21,8 +21,8 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from e2e.zoocli import REPO, ZOO, Result, Zoo  # noqa: E402,F401
-from support.anvil import rpc  # noqa: E402
+from e2e.zoocli import REPO, ZOO, Result, Zoo  # noqa: F401
+from support.anvil import rpc
 
 # Paths under $ZOO_HOME that may change without being "state" (logs, lock files); the
 # embedded chain (devnet/) is compared by its committed head and meta table instead.
@@ -40,7 +40,7 @@ def available_commands() -> frozenset[str]:
     def names(*path: str) -> list[str]:
         out = subprocess.run(ZOO + [*path, "--help"], capture_output=True, text=True, env=env, timeout=60).stdout
         section = out.split("Commands:", 1)[1] if "Commands:" in out else ""
-        return [m.group(1) for m in re.finditer(r"^  ([a-z][a-z0-9-]*)\s", section, re.M)]
+        return [m.group(1) for m in re.finditer(r"^  ([a-z][a-z0-9-]*)\s", section, re.MULTILINE)]
 
     found: set[str] = set()
     for top in names():
