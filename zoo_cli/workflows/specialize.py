@@ -5,7 +5,8 @@ evaluates the model on its registered evaluation set for the specialization's do
 (registering a fresh one when none exists), and signs the EIP-712 ``SpecializationProof``
 (domain "ZooModelSpecialization" v1, docs/contracts.md). The owner submits
 ``earnSpecialization``. A score below :data:`MIN_SCORE` is refused (exit 1) before anything
-is sent. Steps are journaled (evaluate -> proof -> earn).
+is sent, and so is one less than :data:`MIN_GAIN` above the untrained base model on the
+same records (a skill the base already has is not a specialization). Steps are journaled (evaluate -> proof -> earn).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from zoo_cli.workflows.session import Session, event_arg
 EARNED = ("DeFi_Yield_Optimizer", "DeFi_Arbitrage_Bot", "NFT_Valuation_Expert", "NFT_Trend_Predictor",
           "Game_Strategy_Master", "Game_Economy_Optimizer", "Social_Influencer", "DAO_Governance_Analyst")
 DOMAIN_OF = {"DeFi": "defi", "NFT": "nft", "Game": "gaming", "Social": "social", "DAO": "governance"}
-MIN_SCORE = 2500  # 25.00 % exact-match accuracy on the verifier's held-out set
+MIN_SCORE = 2500  # 25.00 % exact-match accuracy on the verifier's held-out set ...
+MIN_GAIN = 1000   # ... and at least 10 points above the untrained base model on the same set
 PROOF_TTL_S = 86_400
 PROOF_FIELDS = [
     {"name": "modelId", "type": "uint256"},
@@ -106,14 +108,17 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
             records = load_eval_records(s, found["cid"], [domain])
             base = base_for(s, manifest, rec["baseModel"])
             scores, perf = evaluate(base, adapter, records)
-            return {**found, "score": int(scores.get(domain, perf)), "records": len(records)}
+            base_scores, base_perf = evaluate(base, None, records)
+            return {**found, "score": int(scores.get(domain, perf)), "base_score": int(base_scores.get(domain, base_perf)),
+                    "records": len(records)}
 
         ev = j.step("evaluate", do_eval)
-        if ev["score"] < MIN_SCORE:
+        if ev["score"] < MIN_SCORE or ev["score"] - ev["base_score"] < MIN_GAIN:
             j.finish()
             raise OperationFailed(
                 f"token {token_id} scores {ev['score'] / 100:.2f}% on the verifier's {domain} set "
-                f"({ev['records']} records); {EARNED[spec]} needs at least {MIN_SCORE / 100:.2f}%",
+                f"({ev['records']} records; the untrained base scores {ev['base_score'] / 100:.2f}%); "
+                f"{EARNED[spec]} needs at least {MIN_SCORE / 100:.2f}% and {MIN_GAIN / 100:.0f} points over the base",
                 hint=f"train it more on {domain} interactions: zoo train {token_id} DATA.jsonl",
             )
         experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or int(rec["trainingOps"])
@@ -141,6 +146,8 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
         "specialization": EARNED[spec],
         "domain": domain,
         "score": ev["score"],
+        "base_score": ev["base_score"],
+        "min_gain": MIN_GAIN,
         "experience": experience,
         "success_rate": ev["score"],
         "eval_set": ev["eval_set"],
