@@ -40,7 +40,7 @@ def gaming_result(base):
     from zoo_cli.engine.synth import synth
     from zoo_cli.engine.train import TrainConfig, train
 
-    return train(base, dataset_from_records(synth("gaming", 1000, seed=2)), TrainConfig(steps=80, seed=1))
+    return train(base, dataset_from_records(synth("gaming", 600, seed=2)), TrainConfig(steps=60, seed=1))
 
 
 @pytest.fixture(scope="session")

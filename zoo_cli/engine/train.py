@@ -36,7 +36,7 @@ class TrainConfig:
     alpha: int | None = None  # default: 2 * rank
     lr: float = 4e-3
     seed: int = 0
-    batch_size: int = 8  # packed rows per micro-batch
+    batch_size: int = 4  # packed rows (of seq_len tokens, ~10 examples each) per micro-batch
     grad_accum: int = 1
     seq_len: int = 256
     warmup: int = 10
