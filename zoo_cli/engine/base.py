@@ -116,7 +116,8 @@ def ensure_zoo_tiny(cache: Path, progress: Progress | None = None) -> BaseModel:
             if not meta.exists():
                 tmp = Path(tempfile.mkdtemp(prefix=f".{ZOO_TINY_ID}.", dir=target.parent))
                 try:
-                    build_zoo_tiny(tmp, progress)
+                    if not _install_shipped(tmp):
+                        build_zoo_tiny(tmp, progress)
                     if target.exists():
                         shutil.rmtree(target)
                     os.replace(tmp, target)
@@ -125,6 +126,32 @@ def ensure_zoo_tiny(cache: Path, progress: Progress | None = None) -> BaseModel:
                     raise
     info = json.loads(meta.read_text())
     return BaseModel(id=ZOO_TINY_ID, path=target, hash32=bytes.fromhex(info["sha256"]), builtin=True)
+
+
+def shipped_zoo_tiny() -> Path:
+    """The zoo-tiny weights shipped in the package (built by tools/build_base.py)."""
+    return Path(__file__).resolve().parent / "assets" / ZOO_TINY_ID
+
+
+def _install_shipped(dest: Path) -> bool:
+    """Copy the shipped zoo-tiny into ``dest`` after checking its weights hash.
+
+    Shipping the weights (3.7 MB) makes the on-chain ``baseModel`` identical on every
+    machine — a float-level rebuild on another CPU could differ — and spares every new
+    cache the ~30 s pre-training. Returns False when the package carries no copy.
+    """
+    src = shipped_zoo_tiny()
+    meta = src / "zoo-base.json"
+    if not meta.exists():
+        return False
+    expected = json.loads(meta.read_text())["sha256"]
+    if _sha256_file(src / "model.safetensors").hex() != expected:
+        raise BadInput(f"the shipped {ZOO_TINY_ID} weights do not match their recorded hash",
+                       hint="reinstall zoo (pip install -e .) or delete the assets folder to rebuild")
+    for item in src.iterdir():
+        if item.is_file():
+            shutil.copyfile(item, dest / item.name)
+    return True
 
 
 # -- building zoo-tiny ----------------------------------------------------------------------
