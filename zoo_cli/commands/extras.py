@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,9 +37,12 @@ def export(
 
     s = settings_of(ctx, json=json)
     data = run(s, token, out, car=car, overwrite=force)
-    output.render(s, data, lambda d: "\n".join([f"wrote {'encrypted CAR' if d['encrypted'] else 'PEFT adapter'} "
-                                                f"of token {d['token_id']} (generation {d['generation']}) to {d['path']}"]
-                                               + [f"  {f}" for f in d["files"]]))
+    def human(d):
+        kind = "encrypted CAR" if d["encrypted"] else "PEFT adapter"
+        head = f"wrote {kind} of token {d['token_id']} (generation {d['generation']}) to {d['path']}"
+        return "\n".join([head] + [f"  {f}" for f in d["files"]])
+
+    output.render(s, data, human)
 
 
 @zoo_command
@@ -73,7 +76,7 @@ def specialize(
     ctx: typer.Context,
     token: TokenArg,
     specialization: Annotated[str, typer.Argument(help="DeFi_Yield_Optimizer, DeFi_Arbitrage_Bot, NFT_Valuation_Expert, NFT_Trend_Predictor, Game_Strategy_Master, Game_Economy_Optimizer, Social_Influencer or DAO_Governance_Analyst.", show_default=False)],
-    verifier: Annotated[Optional[str], typer.Option("--verifier", help="Verifier account (default: `verifier` in config.toml).", show_default=False)] = None,
+    verifier: Annotated[str | None, typer.Option("--verifier", help="Verifier account (default: `verifier` in config.toml).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Earn a ZIP-6 specialization with a verifier-signed proof (evaluated on the verifier's set).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def _pct(v) -> str:
 def fork(
     ctx: typer.Context,
     token: TokenArg,
-    name: Annotated[Optional[str], typer.Option("--name", help="Name of the new token (default: '<parent> (fork)').", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the new token (default: '<parent> (fork)').", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """New token with the same adapter, re-keyed (a fresh content key), lineage -> TOKEN. Owner only.
@@ -48,8 +48,8 @@ def merge(
     ctx: typer.Context,
     tokens: Annotated[list[int], typer.Argument(help="2 to 8 tokens you own, on the same base model.", show_default=False)],
     method: Annotated[str, typer.Option("--method", help="linear, cat, svd, ties or dare_ties.")] = "cat",
-    weights: Annotated[Optional[str], typer.Option("--weights", help="One weight per token, comma-separated (default 1 each).", show_default=False)] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Name of the merged token.", show_default=False)] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help="One weight per token, comma-separated (default 1 each).", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the merged token.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Merge the adapters of tokens you own into a new token (2-8 parents).
@@ -67,8 +67,8 @@ def merge(
         data = run(s, tokens, method=method, weights=weights, name=name, progress=p)
 
     def human(d):
-        lines = [f"merged {', '.join(map(str, d['parents']))} ({d['method']}, weights {d['weights']}) "
-                 f"into token {d['token_id']}"]
+        head = f"merged {', '.join(map(str, d['parents']))} ({d['method']}, weights {d['weights']})"
+        lines = [f"{head} into token {d['token_id']}"]
         for rep in d["parent_reports"]:
             for task in sorted(rep["before"]):
                 before, after = rep["before"][task], rep["after"].get(task, 0)
@@ -91,7 +91,7 @@ def history(
     ctx: typer.Context,
     token: TokenArg,
     verify: Annotated[bool, typer.Option("--verify", help="Check every link: chain hash, CID, blocks, GCM, adapter, ledger chain.")] = False,
-    data_file: Annotated[Optional[Path], typer.Option("--data", help="A training data file: check its Merkle root against the ledger.", show_default=False)] = None,
+    data_file: Annotated[Path | None, typer.Option("--data", help="A training data file: check its Merkle root against the ledger.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Training ledger of a model; --verify checks every link and exits 1 on any failure.
@@ -107,8 +107,8 @@ def history(
         data = run(s, token, verify=verify or data_file is not None, data_path=data_file, progress=p)
 
     def human(d):
-        lines = [f"token {d['token_id']}: {len(d['entries'])} ledger entr{'y' if len(d['entries']) == 1 else 'ies'}"
-                 f" (head {d['ledger_head']})"]
+        n = len(d["entries"])
+        lines = [f"token {d['token_id']}: {n} ledger entr{'y' if n == 1 else 'ies'} (head {d['ledger_head']})"]
         for e in d["entries"]:
             lines.append(f"  gen {e['generation']}: {e['ops']} ops, dataset {e['dataset_root'][:18]}…, "
                          f"model {e['model_hash'][:18]}…, {'verified' if e['verified'] else 'self-attested'} by "
@@ -129,8 +129,7 @@ def history(
             + "; ".join(f"{c['link']} (gen {c['generation']})" for c in bad[:4]),
             hint="the stored model or its history does not match the chain; see the ✗ lines",
         )
-        from zoo_cli import output as out
-
-        if not s.json:
-            out.error_line(err.message, err.hint)
+        # the report is the result (stdout, JSON under --json); the error line + hint go to
+        # stderr in both modes, as for every other failing command
+        output.error_line(err.message, err.hint)
         raise typer.Exit(err.code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -66,7 +66,7 @@ def suggest(
     ctx: typer.Context,
     tokens: Annotated[list[int], typer.Argument(help="One or more tokens you own or lease.", min=0, show_default=False)],
     task: Annotated[str, typer.Option("--task", help="defi (yield strategy), gaming (NPC decideAction), nft (collection traits), social or governance.")],
-    field: Annotated[Optional[list[str]], typer.Option("--field", help="Context as key=value (repeatable), e.g. --field apy=4.2 --field risk=low; JSON values allowed (pools=[...]).", show_default=False)] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help="Context as key=value (repeatable), e.g. --field apy=4.2 --field risk=low; JSON values allowed (pools=[...]).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Structured suggestion from your model(s): yield strategy, next NPC action, NFT traits.
@@ -76,7 +76,8 @@ def suggest(
               zoo suggest 3 --task nft --field theme=ZooApes --field n=3
     """
     from zoo_cli import output
-    from zoo_cli.workflows.query import parse_fields, suggest as run
+    from zoo_cli.workflows.query import parse_fields
+    from zoo_cli.workflows.query import suggest as run
 
     s = settings_of(ctx, json=json)
     fields = parse_fields(field)

@@ -20,7 +20,14 @@ import shutil
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
-from zoo_cli.workflows.models import ZERO32, base_for, base_manifest, load_adapter, public_metadata, read_record
+from zoo_cli.workflows.models import (
+    ZERO32,
+    base_for,
+    base_manifest,
+    load_adapter,
+    public_metadata,
+    read_record,
+)
 from zoo_cli.workflows.session import Session, event_arg
 
 REVERSE_LABELS = {"DeFi": "defi", "Gaming": "gaming", "NFT": "nft", "Social": "social", "DAO": "governance"}

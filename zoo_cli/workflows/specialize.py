@@ -81,7 +81,12 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                progress=None) -> dict:
     from zoo_cli.workflows.fork import require_owner
     from zoo_cli.workflows.models import base_for
-    from zoo_cli.workflows.reports import find_eval_set, has_verifier_role, load_eval_records, register_eval_set
+    from zoo_cli.workflows.reports import (
+        find_eval_set,
+        has_verifier_role,
+        load_eval_records,
+        register_eval_set,
+    )
 
     spec = parse_specialization(specialization)
     domain = domain_of(spec)
