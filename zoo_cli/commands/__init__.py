@@ -9,6 +9,7 @@ def register_all(app: typer.Typer) -> None:
     from zoo_cli.commands import account, completions, data, models, setup
     from zoo_cli.commands import data_market, lease, market, rewards
     from zoo_cli.commands import zk
+    from zoo_cli.commands import extras, ipfs, lineage, query
 
     setup.register(app)
     account.register(app)
@@ -19,4 +20,8 @@ def register_all(app: typer.Typer) -> None:
     market.register(app)
     data_market.register(app)
     rewards.register(app)
+    lineage.register(app)
+    query.register(app)
+    extras.register(app)
+    ipfs.register(app)
     zk.register(app)
