@@ -65,6 +65,25 @@ def list_(
     output.render(s, rows, human)
 
 
+def _when(ts: int | None) -> str:
+    import datetime as dt
+
+    if not ts:
+        return "-"
+    return dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _listing_text(listing: dict | None) -> str:
+    if not listing:
+        return "-"
+    parts = []
+    if listing.get("for_sale"):
+        parts.append(f"for sale at {listing['price_eth']} ETH")
+    if listing.get("for_lease"):
+        parts.append(f"for lease at {listing['lease_price_per_day_eth']} ETH/day")
+    return ", ".join(parts) or "listed"
+
+
 @zoo_command
 def show(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
     """Everything about one model: lineage, ledger, scores, lease, listing, rewards."""
@@ -85,8 +104,8 @@ def show(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
             ("specialization", d["specialization"]),
             ("earned", ", ".join(d["specializations"]) or "-"),
             ("parents", ", ".join(map(str, d["parents"])) or "-"),
-            ("lessee", f"{d['user']} until {d['user_expires']}" if d["user"] else "-"),
-            ("listing", "-" if not d["listing"] else f"sale {d['listing']['price_eth']} ETH, lease {d['listing']['lease_price_per_day_eth']} ETH/day"),
+            ("lessee", f"{d['user']} until {_when(d['user_expires'])}" if d["user"] else "-"),
+            ("listing", _listing_text(d["listing"])),
             ("rewards", f"{d['rewards_eth']} ETH"),
             ("ledger", f"{d['ledger_entries']} entries, head {d['ledger_head']}"),
             ("token uri", d["token_uri"] or "-"),
