@@ -59,7 +59,7 @@ class ContractRevert(ZooError):
         self.data = bytes(data)
         self.code = exit_code_for(error_name)
         text = message or f"reverted: {format_error(error_name, args)}"
-        super().__init__(text, hint=hint, type_name=error_name)
+        super().__init__(text, hint=hint or default_hint(error_name, self.code), type_name=error_name)
 
     @property
     def decoded_args(self) -> dict:
@@ -70,6 +70,25 @@ class ContractRevert(ZooError):
         cls = {EXIT_PERMISSION: PermissionDenied, EXIT_NOT_FOUND: NotFound}.get(
             self.code, OperationFailed)
         return cls(self.message, hint=self.hint, type_name=self.error_name)
+
+
+_HINTS = {
+    "MarketBadStatus": "the order is not in a state that allows this; see `zoo lease status TOKEN` or docs/marketplace.md",
+    "ZooModelLocked": "a pending order or an active paid lease locks the token; wait until it ends",
+    "ZooModelStaleGeneration": "the token changed since this report was made; rerun the command",
+    "ZooModelReportExpired": "the signed report expired; rerun the command to sign a fresh one",
+}
+
+
+def default_hint(error_name: str, code: int) -> str:
+    """A next step for a decoded revert when the caller gave none."""
+    if error_name in _HINTS:
+        return _HINTS[error_name]
+    if code == EXIT_PERMISSION:
+        return "use the owner's (or an approved) account: --account NAME"
+    if code == EXIT_NOT_FOUND:
+        return "check the token id with `zoo list`"
+    return "nothing was sent; see docs/contracts.md for what this error means"
 
 
 def _fmt_value(value) -> str:

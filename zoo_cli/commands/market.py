@@ -136,6 +136,33 @@ def dispute(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
     output.render(s, run(s, order), lambda d: f"order {d['order_id']} disputed in tx {d['tx_hash']}; a verifier will settle it")
 
 
+@market_app.command("finalize")
+@zoo_command
+def finalize(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
+    """Release a delivered order to the seller once its dispute window has passed unconfirmed."""
+    from zoo_cli import output
+    from zoo_cli.workflows.market import finalize as run
+
+    s = settings_of(ctx, json=json)
+    output.render(s, run(s, order), lambda d: f"order {d['order_id']} finalized in tx {d['tx_hash']}")
+
+
+@market_app.command("resolve")
+@zoo_command
+def resolve(
+    ctx: typer.Context,
+    order: OrderArg,
+    refund_buyer: Annotated[bool, typer.Option("--refund/--release", help="Refund the buyer, or release the payment to the seller.")] = True,
+    json: JsonOpt = False,
+) -> None:
+    """Verifier only: settle a disputed order (--refund the buyer or --release to the seller)."""
+    from zoo_cli import output
+    from zoo_cli.workflows.market import resolve as run
+
+    s = settings_of(ctx, json=json)
+    output.render(s, run(s, order, refund_buyer), lambda d: f"order {d['order_id']} {d['status']} in tx {d['tx_hash']}")
+
+
 @market_app.command("refund")
 @zoo_command
 def refund(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:

@@ -152,7 +152,9 @@ def status(settings: Settings, token_id: int) -> dict:
             "token_id": token_id, "owner": rec["owner"], "user": user if active else None,
             "user_expires": expires if active else None, "active": active, "now": now,
             "remaining_s": max(0, expires - now) if active else 0,
-            "locked_until": int(locked_until) or None,
+            # a pending order locks with the 2**40-1 sentinel ("until settled"); a paid lease until its end
+            "locked": int(locked_until) > now,
+            "locked_until": int(locked_until) if now < int(locked_until) < 2**40 - 1 else None,
             "listing": listing(s, token_id),
             "orders": [order_json(o) for o in open_orders],
             "pending_leases": sum(1 for o in open_orders if o["kind_id"] == LEASE),

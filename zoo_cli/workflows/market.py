@@ -317,6 +317,28 @@ def dispute(settings: Settings, order_id: int) -> dict:
                 "dispute_window": format_duration(window), "tx_hash": res["tx_hash"]}
 
 
+def finalize(settings: Settings, order_id: int) -> dict:
+    """Release a delivered order whose dispute window passed without a confirmation (anyone)."""
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        j = s.journal("finalize", order_id)
+        res = s.transact(s.market.functions.finalize(order_id), journal=j, step="finalize")
+        j.finish()
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "completed",
+                "tx_hash": res["tx_hash"]}
+
+
+def resolve(settings: Settings, order_id: int, refund_buyer: bool) -> dict:
+    """Settle a disputed order (VERIFIER role): refund the buyer or release to the seller."""
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        j = s.journal("resolve", order_id, refund_buyer)
+        res = s.transact(s.market.functions.resolveDispute(order_id, refund_buyer), journal=j, step="resolve")
+        j.finish()
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"],
+                "status": "refunded" if refund_buyer else "completed", "tx_hash": res["tx_hash"]}
+
+
 def refund(settings: Settings, order_id: int) -> dict:
     with Session(settings) as s:
         o = read_order(s, order_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
+from zoo_cli.units import wei_fields
 from zoo_cli.workflows.models import ZERO32, base_for, base_manifest, cid_of, load_adapter, read_record
 from zoo_cli.workflows.session import Session
 
@@ -245,7 +246,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         "cid": sealed["cid"],
         "dataset_root": trained["merkle_root"],
         "specialization": label,
-        "reward_wei": str(reward),
+        **wei_fields("reward", int(reward)),
         "tx_hash": res["tx_hash"],
         "uri_tx_hash": res_uri["tx_hash"],
         "metrics": trained["metrics"],

@@ -12,6 +12,8 @@ on-chain policyHash -> prove (one proof per 64 records) -> submitZkEval.
 
 from __future__ import annotations
 
+from zoo_cli.units import format_eth
+
 import json
 import time
 from pathlib import Path
@@ -254,7 +256,7 @@ def _result(token_id: int, tasks: list[str], proof, res: dict, *, path: Path, se
         "correct": proof.correct, "n": proof.n, "proofs": len(proof.chunks), "proof_bytes": proof.proof_size,
         "param_hash": proof.param_hash, "eval_commitment": proof.eval_commitment, "proof_file": str(path),
         "tx_hash": res["tx_hash"], "gas_used": res["gas_used"], "setup_s": setup_s, "prove_s": prove_s,
-        "reward_wei": str(rewarded), **extra,
+        "reward_wei": str(rewarded), "reward_eth": format_eth(int(rewarded)), **extra,
     }
 
 
