@@ -36,7 +36,7 @@ test-forge: setup
 	bash tools/forge_test.sh
 
 test-py: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=30
 
 bench: setup
 	$(PY) benches/run_all.py
