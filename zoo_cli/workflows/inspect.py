@@ -7,6 +7,7 @@ from zoo_cli.errors import BadInput
 from zoo_cli.units import stage_for, wei_fields
 from zoo_cli.workflows.models import (
     cid_of,
+    meta_fields,
     public_metadata,
     read_record,
     summary,
@@ -39,10 +40,9 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
             if not is_address(owner):
                 raise BadInput(f"invalid address {owner!r}", hint="a 0x-prefixed 20-byte hex address")
             want_owner = owner.lower()
-        total = int(s.call(s.nft.functions.totalMinted()))
         rows = []
-        for token_id in range(1, total + 1):
-            rec = read_record(s, token_id)
+        for rec in all_records(s):
+            token_id = int(rec["tokenId"])
             if want_owner and rec["owner"].lower() != want_owner:
                 continue
             meta = public_metadata(s, rec["metadataURI"])
@@ -60,6 +60,19 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
             rows.append(row)
         del LABELS
         return rows
+
+
+PAGE = 100  # records per getModelsBatch eth_call
+
+
+def all_records(s: Session):
+    """Every token's record, in id order: one getModelsBatch eth_call per PAGE tokens
+    (instead of two calls per token)."""
+    fields = meta_fields(s)
+    total = int(s.call(s.nft.functions.totalMinted()))
+    for start in range(1, total + 1, PAGE):
+        for raw in s.call(s.nft.functions.getModelsBatch(start, min(PAGE, total + 1 - start))):
+            yield dict(zip(fields, raw))
 
 
 def earned_specializations(s: Session, token_id: int) -> list[str]:
