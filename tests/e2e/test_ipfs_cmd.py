@@ -34,3 +34,18 @@ def test_ipfs_errors(zoo_env, tmp_path):
     bad.write_bytes(b"\x01\x02garbage")
     r = zoo_env("ipfs", "car", "import", bad, expect=None)
     assert r.code in (1, 2)
+
+
+def test_pins_unpin_gc(zoo_env, tmp_path):
+    f = tmp_path / "blob.bin"
+    f.write_bytes(b"zoo gc test " * 1000)
+    cid = zoo_env("ipfs", "add", f).data["cid"]
+    assert cid in {p["cid"] for p in zoo_env("ipfs", "pins").data}
+    zoo_env("ipfs", "unpin", cid)
+    assert cid not in {p["cid"] for p in zoo_env("ipfs", "pins").data}
+    if zoo_env.backend == "embedded":
+        assert zoo_env("ipfs", "gc").data["removed"] >= 1
+        r = zoo_env("ipfs", "cat", cid, json_out=False, expect=3)
+        assert "error:" in r.stderr
+    r = zoo_env("ipfs", "unpin", cid, expect=3)
+    assert "zoo ipfs pins" in r.stderr

@@ -69,6 +69,44 @@ def pin(ctx: typer.Context, cid: CidArg, json: JsonOpt = False) -> None:
     output.render(s, data, lambda d: f"pinned {d['cid']}")
 
 
+@ipfs_app.command("unpin")
+@zoo_command
+def unpin(ctx: typer.Context, cid: CidArg, json: JsonOpt = False) -> None:
+    """Remove a pin; its blocks go at the next `zoo ipfs gc` unless another pin holds them."""
+    from zoo_cli import output
+    from zoo_cli.storage import plumbing
+
+    s = settings_of(ctx, json=json)
+    with _storage(s) as st:
+        data = plumbing.unpin(st, cid)
+    output.render(s, data, lambda d: f"unpinned {d['cid']}")
+
+
+@ipfs_app.command("pins")
+@zoo_command
+def pins(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """List pinned CIDs."""
+    from zoo_cli import output
+
+    s = settings_of(ctx, json=json)
+    with _storage(s) as st:
+        data = [{"cid": str(c)} for c in st.pins()]
+    output.render(s, data, lambda d: "\n".join(r["cid"] for r in d) or "no pins")
+
+
+@ipfs_app.command("gc")
+@zoo_command
+def gc(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """Delete blocks that no pin reaches."""
+    from zoo_cli import output
+    from zoo_cli.storage import plumbing
+
+    s = settings_of(ctx, json=json)
+    with _storage(s) as st:
+        data = plumbing.gc(st)
+    output.render(s, data, lambda d: f"removed {d.get('removed', d)} unpinned block(s)")
+
+
 @car_app.command("export")
 @zoo_command
 def car_export(ctx: typer.Context, cid: CidArg,

@@ -263,7 +263,7 @@ class EmbeddedStore(StorageBackend):
         cid = parse_cid(cid)
         path = self.pins_dir / str(cid)
         if not path.exists():
-            raise NotFound(f"{cid} is not pinned", hint="list pins with `zoo ipfs pin ls`")
+            raise NotFound(f"{cid} is not pinned", hint="list pins with `zoo ipfs pins`")
         path.unlink()
 
     def pins(self) -> list[CID]:
