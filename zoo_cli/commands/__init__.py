@@ -6,22 +6,23 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from zoo_cli.commands import account, completions, data, models, setup
-    from zoo_cli.commands import data_market, lease, market, rewards
-    from zoo_cli.commands import zk
-    from zoo_cli.commands import extras, ipfs, lineage, query
+    """Register every command; `zoo --help` lists them in this order."""
+    from zoo_cli.commands import (
+        account, completions, data, data_market, extras, ipfs, lease, lineage, market, models, query,
+        rewards, setup, zk,
+    )
 
-    setup.register(app)
+    setup.register(app)       # init, deploy, network, devnet
     account.register(app)
-    models.register(app)
+    models.register(app)      # mint, train, list, show
+    lineage.register(app)     # fork, merge, history
     data.register(app)
-    completions.register(app)
+    data_market.register(app)
     lease.register(app)
     market.register(app)
-    data_market.register(app)
-    rewards.register(app)
-    lineage.register(app)
-    query.register(app)
-    extras.register(app)
+    rewards.register(app)     # claim
+    extras.register(app)      # export, value, specialize
+    query.register(app)       # ask, suggest
+    zk.register(app)          # prove, verify-proof, zk
     ipfs.register(app)
-    zk.register(app)
+    completions.register(app)
