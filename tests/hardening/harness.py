@@ -96,7 +96,7 @@ def chain_state(zoo: Zoo, extra_rpcs: tuple[str, ...] = ()) -> dict:
     return state
 
 
-def error_contract_problems(res: Result, code: int, json_mode: bool = True, report: bool = False) -> list[str]:
+def error_contract_problems(res: Result, code: int, json_mode: bool = True, report: bool | str = False) -> list[str]:
     """What is wrong with how ``res`` reports an error (empty list: it follows CLI.md)."""
     problems = []
     if res.code != code:
@@ -123,7 +123,11 @@ def error_contract_problems(res: Result, code: int, json_mode: bool = True, repo
             problems.append(f"stdout is not one JSON document: {res.stdout[:200]!r}")
         else:
             err = doc.get("error") if isinstance(doc, dict) else None
-            if report:  # a validation report: every error carries its line number
+            if report == "verify":  # a verification report (history --verify): a failed check in it
+                checks = doc.get("checks") if isinstance(doc, dict) else None
+                if doc.get("ok") is not False or not checks or not any(c.get("ok") is False for c in checks):
+                    problems.append(f"not a failed verification report: {doc!r:.200}")
+            elif report:  # a validation report: every error carries its line number
                 errs = doc.get("errors") if isinstance(doc, dict) else None
                 if doc.get("valid") is not False or not errs or not all(isinstance(e.get("line"), int) for e in errs):
                     problems.append(f"not a line-numbered report: {doc!r:.200}")
