@@ -6,7 +6,7 @@ STAMPS := .stamps
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test test-py test-forge contracts bench fuzz soak completions lint clean
+.PHONY: setup demo test test-py test-forge contracts bench fuzz soak slither completions lint clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 
@@ -46,6 +46,9 @@ fuzz: setup
 
 soak: setup
 	ZOO_SOAK=1 $(PY) -m pytest -q tests/hardening -m soak
+
+slither: setup
+	bash tools/slither.sh
 
 lint: setup
 	.venv/bin/ruff check zoo_cli tests benches tools

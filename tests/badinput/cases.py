@@ -34,9 +34,21 @@ class Case:
     def command(self, known: frozenset[str]) -> str:
         if self.needs:
             return self.needs
-        words = [a for a in self.argv if isinstance(a, str) and not a.startswith("-")]
+        words, skip_next = [], False
+        for a in self.argv:
+            if skip_next:
+                skip_next = False
+                continue
+            if isinstance(a, str) and a in GLOBAL_VALUE_OPTIONS:
+                skip_next = True  # the option's value is not a command word
+                continue
+            if isinstance(a, str) and not a.startswith("-"):
+                words.append(a)
         two = " ".join(words[:2])
         return two if two in known else (words[0] if words else "")
+
+
+GLOBAL_VALUE_OPTIONS = {"--home", "--network", "--rpc", "--ipfs", "--account", "--password-file"}
 
 
 # -- setup helpers: each returns the function that undoes it -------------------------------
