@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.errors import BadInput
 
 DEV_CHAIN_IDS = (1337, 31337)
 
@@ -135,7 +135,7 @@ class Settings:
         if self.rpc and self.network == "rpc":
             return NetworkConfig("rpc", None, self.rpc)
         if self.network not in nets:
-            raise NotFound(
+            raise BadInput(
                 f"unknown network {self.network!r}",
                 hint=f"known networks: {', '.join(sorted(nets))}; add [networks.{self.network}] to config.toml",
             )

@@ -79,6 +79,10 @@ def run() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not os.environ.get("ZOO_DEBUG") and "--verbose" not in sys.argv and "-v" not in sys.argv:
+        import warnings
+
+        warnings.filterwarnings("ignore")  # library deprecation chatter is not for users; stderr stays one line
     if "_ZOO_COMPLETE" in os.environ:  # a shell asking for completions
         from typer.completion import completion_init
 

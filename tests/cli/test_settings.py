@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from zoo_cli.config import load_settings, write_config
-from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.errors import BadInput
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_custom_network_and_preset_override(tmp_path):
 
 
 def test_unknown_network(tmp_path):
-    with pytest.raises(NotFound):
+    with pytest.raises(BadInput):
         load_settings(home=tmp_path, network="nope").resolve_network()
 
 

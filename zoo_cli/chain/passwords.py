@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.errors import BadInput
 
 NO_PASSWORD_HINT = "pass --password-file FILE or set ZOO_PASSWORD_FILE (or ZOO_PASSWORD)"
 
@@ -18,7 +18,7 @@ def _read_password_file(path: Path) -> str:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NotFound(f"password file {path} not found", hint=NO_PASSWORD_HINT) from None
+        raise BadInput(f"password file {path} not found", hint=NO_PASSWORD_HINT) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read password file {path}: {exc.__class__.__name__}") from None
     # The first line is the password (like geth/cast); a trailing newline is not part of it.
