@@ -137,7 +137,7 @@ def test_password_sources(tmp_path, monkeypatch):
     flag = tmp_path / "flag.txt"
     flag.write_text("from-flag\n")
     assert passwords.get_password(s.with_(password_file=flag), user) == "from-flag"
-    with pytest.raises(NotFound):
+    with pytest.raises(BadInput):
         passwords.get_password(s.with_(password_file=tmp_path / "missing"), user)
     monkeypatch.delenv("ZOO_PASSWORD_FILE")
     monkeypatch.delenv("ZOO_PASSWORD")
