@@ -70,18 +70,34 @@ def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
 
 
-def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    buf = bytearray()
+def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes | bytearray]:
+    """Re-cut a stream into pieces of exactly ``size`` bytes (the last may be shorter).
+
+    A ``bytes`` piece that already has the size passes through; otherwise each piece is assembled with
+    one copy into a fresh buffer (AESGCM takes any bytes-like object, and the buffer is never
+    reused, so a pending encryption can hold it)."""
+    buf: bytearray | None = None
+    fill = 0
     for piece in chunks:
-        if not buf and len(piece) == size:
-            yield bytes(piece)
+        n = len(piece)
+        if buf is None and n == size and isinstance(piece, bytes):
+            yield piece
             continue
-        buf += piece
-        while len(buf) >= size:
-            yield bytes(buf[:size])
-            del buf[:size]
-    if buf:
-        yield bytes(buf)
+        view = memoryview(piece)
+        pos = 0
+        while pos < n:
+            if buf is None:
+                buf, fill = bytearray(size), 0
+            take = min(size - fill, n - pos)
+            buf[fill : fill + take] = view[pos : pos + take]
+            fill += take
+            pos += take
+            if fill == size:
+                yield buf
+                buf = None
+    if buf is not None and fill:
+        del buf[fill:]
+        yield buf
 
 
 def encrypt_stream(

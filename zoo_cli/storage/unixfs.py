@@ -16,23 +16,25 @@ from concurrent.futures import Future
 from multiformats import CID
 
 from zoo_cli.storage import dagpb
-from zoo_cli.storage.cids import DAG_PB, RAW, cid_of_block, make_cid
+from zoo_cli.storage.cids import DAG_PB, RAW, cid_of_block, make_cid, parse_cid
 
 CHUNK_SIZE = 262_144
 MAX_LINKS = 174
 
-# A leaf sink takes the bytes of one raw leaf and returns its CID (or a Future of it), having
-# stored the block. A node sink stores an encoded dag-pb block under its CID.
-LeafSink = Callable[[bytes], "CID | Future[CID]"]
+# A leaf sink takes the bytes of one raw leaf (bytes or a read-only memoryview) and returns its
+# CID, as a CID or binary CID (or a Future of either), having stored the block. A node sink
+# stores an encoded dag-pb block under its CID.
+LeafSink = Callable[[bytes | memoryview], "CID | bytes | Future[CID | bytes]"]
 NodeSink = Callable[[CID, bytes], None]
 
 
 class _Entry:
-    """One child in the DAG under construction: CID, bytes of file content, cumulative size."""
+    """One child in the DAG under construction: CID (object or binary), bytes of file content,
+    cumulative size."""
 
     __slots__ = ("cid", "filesize", "tsize")
 
-    def __init__(self, cid: CID, filesize: int, tsize: int):
+    def __init__(self, cid: CID | bytes, filesize: int, tsize: int):
         self.cid, self.filesize, self.tsize = cid, filesize, tsize
 
 
@@ -64,28 +66,32 @@ class FileImporter:
         self.size = 0
 
     def write(self, data: bytes | memoryview) -> None:
-        self.size += len(data)
-        buf = self._buf
-        if not buf and len(data) >= CHUNK_SIZE:
-            view = memoryview(data)
-            pos = 0
-            while len(view) - pos >= CHUNK_SIZE:
-                self._leaf(bytes(view[pos : pos + CHUNK_SIZE]))
-                pos += CHUNK_SIZE
-            buf += view[pos:]
+        """Add ``data`` to the file. Whole leaves are cut from it without copying (as
+        memoryviews), so a ``bytes`` argument is kept referenced, never copied, until its
+        leaves are stored; other buffers are copied once (their owner may reuse them)."""
+        n = len(data)
+        if not n:
             return
-        buf += data
-        if len(buf) >= CHUNK_SIZE:
-            view = memoryview(buf)
-            pos = 0
-            while len(view) - pos >= CHUNK_SIZE:
-                self._leaf(bytes(view[pos : pos + CHUNK_SIZE]))
-                pos += CHUNK_SIZE
-            rest = bytes(view[pos:])
-            view.release()
-            self._buf = bytearray(rest)
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        self.size += n
+        view = memoryview(data)
+        pos = 0
+        buf = self._buf
+        if buf:
+            pos = min(CHUNK_SIZE - len(buf), n)
+            buf += view[:pos]
+            if len(buf) < CHUNK_SIZE:
+                return
+            self._leaf(bytes(buf))
+            buf.clear()
+        while n - pos >= CHUNK_SIZE:
+            self._leaf(view[pos : pos + CHUNK_SIZE])
+            pos += CHUNK_SIZE
+        if pos < n:
+            buf += view[pos:]
 
-    def _leaf(self, chunk: bytes) -> None:
+    def _leaf(self, chunk: bytes | memoryview) -> None:
         self._inflight.append((self._put_leaf(chunk), len(chunk)))
         while len(self._inflight) > self._window:
             self._settle_one()
@@ -124,7 +130,8 @@ class FileImporter:
             top = level == len(self._levels) - 1
             if top and len(row) == 1:
                 root = row[0]
-                return root.cid, self.size, root.tsize
+                cid = root.cid if isinstance(root.cid, CID) else parse_cid(bytes(root.cid))
+                return cid, self.size, root.tsize
             if row:
                 self._levels[level] = []
                 self._push(level + 1, self._node(row))
