@@ -36,7 +36,7 @@ test-forge: setup
 	bash tools/forge_test.sh
 
 test-py: setup
-	$(PY) -m pytest -q --durations=30
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=30
 
 bench: setup
 	$(PY) benches/run_all.py
