@@ -38,3 +38,14 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
     atomic_write(path, text.encode("utf-8"), mode=mode)
+
+
+def sha256_file(path: Path) -> bytes:
+    """sha256 of a file, read in 1 MiB pieces (constant memory)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()

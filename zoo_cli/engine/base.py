@@ -65,11 +65,9 @@ class BaseModel:
 # -- identification -------------------------------------------------------------------------
 
 def _sha256_file(path: Path) -> bytes:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()
+    from zoo_cli.fsutil import sha256_file
+
+    return sha256_file(path)
 
 
 def weights_hash(folder: Path) -> bytes:

@@ -110,11 +110,9 @@ class ArchKeys:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from zoo_cli.fsutil import sha256_file
+
+    return sha256_file(path).hex()
 
 
 def _reference_policy(config: pol.PolicyConfig) -> pol.Policy:

@@ -8,7 +8,6 @@ lessee) -> public metadata -> sign EIP-712 report -> updateModel -> setTokenURI.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,11 +20,9 @@ from zoo_cli.workflows.session import Session
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from zoo_cli.fsutil import sha256_file
+
+    return sha256_file(path).hex()
 
 
 def _save_files(folder: Path, files: dict[str, bytes]) -> None:
