@@ -62,8 +62,7 @@ def test_history_unknown_token(zoo_env):
 
 @pytest.fixture
 def embedded(zoo_env):
-    if zoo_env.backend != "embedded":
-        pytest.skip("tampering runs on the embedded backend")
+    assert zoo_env.backend == "embedded"  # anvil variants are deselected (conftest)
     return zoo_env
 
 
@@ -81,6 +80,7 @@ def _payload_leaf(zoo, cid):
     return store._path(raw[0] if raw else blocks[0])
 
 
+@pytest.mark.embedded_only
 def test_tamper_flipped_block(embedded, trained):
     f = embedded("fork", trained["token_id"], "--name", "tamper-flip").data
     path = _payload_leaf(embedded, f["cid"])
@@ -98,6 +98,7 @@ def test_tamper_flipped_block(embedded, trained):
     assert embedded("history", f["token_id"], "--verify").data["ok"]
 
 
+@pytest.mark.embedded_only
 def test_tamper_deleted_block(embedded, trained):
     f = embedded("fork", trained["token_id"], "--name", "tamper-del").data
     path = _payload_leaf(embedded, f["cid"])
@@ -127,6 +128,7 @@ def _forge_fork(zoo, parent: int, build) -> int:
         return int(event_arg(res, "ModelForked", "newTokenId"))
 
 
+@pytest.mark.embedded_only
 def test_tamper_payload_fails_gcm(embedded, trained):
     from zoo_cli.storage import envelope
     from zoo_cli.storage.container import pack_files
@@ -150,6 +152,7 @@ def test_tamper_payload_fails_gcm(embedded, trained):
     assert [c["link"] for c in r.data["checks"] if c["ok"] is False] == ["gcm"]
 
 
+@pytest.mark.embedded_only
 def test_tamper_adapter_that_does_not_load(embedded, trained):
     from zoo_cli.storage.container import seal_model
 
