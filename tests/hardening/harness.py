@@ -167,6 +167,18 @@ if _target:
             raise OSError(errno.ENOSPC, "No space left on device", where)
         return _real_fsync(fd)
     os.fsync = _fsync
+    _real_write = os.write
+    def _write(fd, data):
+        # a full disk fails the write itself (the blockstore makes batches durable with
+        # syncfs, so failing fsync alone no longer reaches it)
+        try:
+            where = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            where = ""
+        if where.startswith(_target):
+            raise OSError(errno.ENOSPC, "No space left on device", where)
+        return _real_write(fd, data)
+    os.write = _write
 '''
 
 
