@@ -21,7 +21,7 @@ TASKS = ("defi", "gaming", "nft", "social", "governance")
 
 def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: bool,
                 specialization: str | None) -> list[dict]:
-    from zoo_cli.workflows.mint import LABELS, normalise_label
+    from zoo_cli.workflows.mint import normalise_label
 
     if owner and mine:
         raise BadInput("give either --owner or --mine", hint="zoo list --mine")
@@ -58,7 +58,6 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
                 if not listing:
                     continue
             rows.append(row)
-        del LABELS
         return rows
 
 
