@@ -16,6 +16,8 @@ def test_specialize_earns_and_shows(zoo_env, trained):
     assert t in [r["token_id"] for r in listed]
     # the same proof score again does not improve it: a revert, exit 1
     zoo_env("specialize", t, "DeFi_Yield_Optimizer", expect=1)
+    # refused in simulation: nothing was sent, so nothing is left to resume
+    assert not list((zoo_env.home / "journal").glob("specialize-*.json"))
 
 
 def test_specialize_refuses_low_score_and_bad_input(zoo_env, trained):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import BadInput, OperationFailed, PermissionDenied
+from zoo_cli.errors import ZooError, BadInput, OperationFailed, PermissionDenied
 from zoo_cli.workflows.models import load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -142,8 +142,13 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
 
         signed = j.step("proof", do_proof)
         reg = s.contract("ModelSpecialization")
-        res = s.transact(reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])),
-                         journal=j, step="earn")
+        try:
+            res = s.transact(reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])),
+                             journal=j, step="earn")
+        except ZooError:
+            if not (j.get("earn") or {}).get("tx_hash"):
+                j.finish()  # refused in simulation: nothing was sent, nothing to resume
+            raise
         certificate = event_arg(res, "SpecializationEarned", "certificateHash")
         j.finish()
     return {
