@@ -97,7 +97,7 @@ class Journal:
         from contextlib import nullcontext
 
         from zoo_cli.chain.tx import broadcast_raw, wait_receipt
-        from zoo_cli.errors import OperationFailed
+        from zoo_cli.errors import OperationFailed, ZooError
 
         def mined(tx_hash: str):
             receipt = wait_receipt(client, tx_hash)
@@ -126,7 +126,14 @@ class Journal:
         else:
             _maybe_kill(name, "before")
             with (lock() if lock else nullcontext()):
-                raw, tx_hash = sign()
+                try:
+                    raw, tx_hash = sign()
+                except ZooError:
+                    # refused in simulation: if this workflow never sent a transaction there is
+                    # nothing on-chain to resume from, so leave no journal behind
+                    if not any(e.get("tx_hash") for e in self.data["steps"].values()):
+                        self.finish()
+                    raise
                 self.record(name, "signed", raw=raw.hex(), tx_hash=tx_hash)
                 _maybe_kill(name, "signed")
                 broadcast_raw(client, raw)
@@ -138,11 +145,14 @@ class Journal:
         return result
 
     def finish(self) -> None:
-        """The workflow completed: nothing is left to resume."""
+        """The workflow completed (or never started on-chain): nothing is left to resume."""
+        import shutil
+
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
+        shutil.rmtree(self.path.with_suffix(".d"), ignore_errors=True)  # a workflow's scratch files
 
 
 def pending_journals(directory: Path) -> list[dict]:
