@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooModules.sol";
+import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT, IZkEvaluation} from "./interfaces/IZooModules.sol";
 
 /// @title ZkEvaluator — on-chain check of zero-knowledge evaluations of a token's policy model
 /// @notice Binds ezkl proofs (zoo_cli/engine/zk.py) to a token's committed policy (the NFT's
@@ -19,7 +19,8 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooMo
 /// inputsDigest_c = keccak256(abi.encodePacked(uint256[BATCH*FEATURES] features of chunk c)).
 /// The verifier itself is generated per installation (its SRS) and deployed at run time;
 /// the admin points this contract at it with `setVerifier(verifier, vkaDigest)`.
-contract ZkEvaluator {
+/// ModelSpecialization grants specializations from the last proof (`lastEvaluation`).
+contract ZkEvaluator is IZkEvaluation {
     uint256 public constant BATCH = 64;
     uint256 public constant FEATURES = 19;
     uint256 internal constant WIDTH = 1216; // BATCH * FEATURES
@@ -126,6 +127,19 @@ contract ZkEvaluator {
     /// @notice A registered set (registrar 0 when unknown).
     function getZkEvalSet(bytes32 commitment) external view returns (ZkEvalSet memory) {
         return _sets[commitment];
+    }
+
+    /// @notice The token's last accepted proof: generation + 1 at proof time (0 = never proven),
+    /// the evaluation set's commitment, size and task ids. The accuracy is the NFT's zkPerformance.
+    function lastEvaluation(uint256 tokenId)
+        external
+        view
+        returns (uint256 generationPlusOne, bytes32 commitment, uint32 n, bytes32[] memory taskIds)
+    {
+        generationPlusOne = lastGeneration[tokenId];
+        commitment = lastCommitment[tokenId];
+        ZkEvalSet storage s = _sets[commitment];
+        return (generationPlusOne, commitment, s.n, s.taskIds);
     }
 
     /// @notice Check proofs of the token's committed policy on a registered set, record the

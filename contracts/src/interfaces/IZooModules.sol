@@ -84,6 +84,21 @@ interface IZooZkNFT {
     /// @notice The token's committed policy (ezkl Poseidon param hash; 0 = none).
     function policyHash(uint256 tokenId) external view returns (bytes32);
 
+    /// @notice The last proven accuracy of the committed policy (0-10000; 0 = none, or
+    /// cleared by a new policy commitment).
+    function zkPerformance(uint256 tokenId) external view returns (uint256);
+
     /// @notice zk module hook: record the proven accuracy (0-10000).
     function setZkPerformance(uint256 tokenId, uint256 score) external;
+}
+
+/// @notice What ModelSpecialization reads from the zk evaluation module (ZkEvaluator) to
+/// grant specializations from zero-knowledge proofs of evaluation.
+interface IZkEvaluation {
+    /// @notice The token's last accepted proof: the token's generation then + 1 (0 = never
+    /// proven), the evaluation set's commitment, its size and its task ids.
+    function lastEvaluation(uint256 tokenId)
+        external
+        view
+        returns (uint256 generationPlusOne, bytes32 commitment, uint32 n, bytes32[] memory taskIds);
 }
