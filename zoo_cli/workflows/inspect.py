@@ -1,6 +1,18 @@
-"""`zoo list` and `zoo show`: models from chain state (batched reads, no heavy work)."""
+"""`zoo list` and `zoo show`: models from chain state (batched reads, no heavy work).
+
+On the embedded devnet `zoo list` keeps its unfiltered rows in ``$ZOO_HOME/cache/list-1337.json``
+keyed by the devnet's committed head block hash (read straight from sqlite) and a digest
+of the deployment records. A row is a pure function of chain state at that head and of
+content-addressed metadata, so while no block has been added the rows are served from the
+cache without opening the chain (no py-evm/web3 import, no EVM execution); any new block
+or deployment change rebuilds them. Filters that need more chain reads (--for-sale, an
+earned specialization) always read the chain. RPC networks are never cached.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput
@@ -19,6 +31,75 @@ EARNED = ("DeFi_Yield_Optimizer", "DeFi_Arbitrage_Bot", "NFT_Valuation_Expert", 
 TASKS = ("defi", "gaming", "nft", "social", "governance")
 
 
+def _cache_key(settings: Settings) -> str | None:
+    """Embedded devnet only: committed head hash + deployment records digest, read without
+    opening the chain; None when there is nothing to key on (RPC network, no devnet yet)."""
+    import hashlib
+    import sqlite3
+
+    try:
+        network = settings.resolve_network()
+    except Exception:  # noqa: BLE001 - the normal path reports configuration errors
+        return None
+    db = Path(settings.devnet_dir) / "chain.sqlite"
+    if not network.embedded or network.rpc or not db.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            row = conn.execute("SELECT v FROM kv WHERE k = ?", (b"v1:canonical_head_hash",)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    if not row:
+        return None
+    digest = hashlib.sha256()
+    deployments = Path(settings.deployments_dir)
+    for path in sorted(deployments.glob("*.json")) if deployments.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return bytes(row[0]).hex() + ":" + digest.hexdigest()
+
+
+def _cache_path(settings: Settings) -> Path:
+    return Path(settings.home) / "cache" / "list-1337.json"
+
+
+def _cached_rows(settings: Settings, key: str | None) -> list[dict] | None:
+    if key is None:
+        return None
+    try:
+        doc = json.loads(_cache_path(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc.get("rows") if isinstance(doc, dict) and doc.get("key") == key else None
+
+
+def _store_rows(settings: Settings, key: str | None, rows: list[dict]) -> None:
+    """Best effort: a cache that cannot be written only costs the next list a chain read."""
+    from zoo_cli.fsutil import atomic_write_text
+
+    if key is None or _cache_key(settings) != key:  # a block landed meanwhile: do not cache
+        return
+    try:
+        path = _cache_path(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"key": key, "rows": rows}, separators=(",", ":")))
+    except OSError:
+        pass
+
+
+def _filtered(rows: list[dict], want_owner: str | None, spec_filter: str | None) -> list[dict]:
+    out = []
+    for row in rows:
+        if want_owner and row["owner"].lower() != want_owner:
+            continue
+        if spec_filter and spec_filter not in {row["specialization"], row.get("_label")}:
+            continue
+        out.append({k: v for k, v in row.items() if k != "_label"})
+    return out
+
+
 def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: bool,
                 specialization: str | None) -> list[dict]:
     from zoo_cli.workflows.mint import normalise_label
@@ -30,15 +111,29 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
         spec_filter = next((e for e in EARNED if e.lower() == specialization.lower()), None)
         if spec_filter is None:
             spec_filter = normalise_label(specialization)
+    if owner:
+        from eth_utils import is_address
+
+        if not is_address(owner):
+            raise BadInput(f"invalid address {owner!r}", hint="a 0x-prefixed 20-byte hex address")
+    cacheable = not for_sale and not mine and spec_filter not in EARNED
+    key = _cache_key(settings) if cacheable else None
+    cached = _cached_rows(settings, key)
+    if cached is not None:
+        return _filtered(cached, owner.lower() if owner else None, spec_filter)
+    if cacheable and key is not None:
+        with Session(settings) as s:
+            rows = []
+            for rec in all_records(s):
+                meta = public_metadata(s, rec["metadataURI"])
+                rows.append({**summary(s, rec, meta), "_label": meta.get("specialization")})
+        _store_rows(settings, key, rows)
+        return _filtered(rows, owner.lower() if owner else None, spec_filter)
     with Session(settings) as s:
         want_owner = None
         if mine:
             want_owner = s.address.lower()
         elif owner:
-            from eth_utils import is_address
-
-            if not is_address(owner):
-                raise BadInput(f"invalid address {owner!r}", hint="a 0x-prefixed 20-byte hex address")
             want_owner = owner.lower()
         rows = []
         for rec in all_records(s):
