@@ -28,3 +28,7 @@ def test_specialize_refuses_low_score_and_bad_input(zoo_env, trained):
     zoo_env("specialize", t, "Weather_Oracle", expect=2)
     zoo_env("specialize", t, "DeFi_Arbitrage_Bot", account="dev6", expect=4)
     zoo_env("specialize", 99999, "DeFi_Arbitrage_Bot", expect=3)
+    # --zk reads the token's zk proof of evaluation; this one has none (the proof path: test_zk.py)
+    err = zoo_env("specialize", t, "DeFi_Yield_Optimizer", "--zk", expect=3).data["error"]
+    assert "no zero-knowledge proof" in err["message"] and err["hint"] == f"zoo prove {t} --tasks defi", err
+    zoo_env("specialize", t, "DeFi_Yield_Optimizer", "--zk", "--verifier", "dev9", expect=2)

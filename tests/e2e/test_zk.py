@@ -1,6 +1,7 @@
 """Issue 9 end to end, on the embedded devnet and a real anvil: train a policy on synthetic
 DeFi data, prove its evaluation (`zoo prove`), verify on-chain (ZkEvaluator + the generated
-verifier), zkPerformance in `zoo show`, `zoo verify-proof`; a tampered proof, a changed
+verifier), zkPerformance in `zoo show`, `zoo verify-proof`, a specialization earned from the
+proof (`zoo specialize --zk`, no verifier signature); a tampered proof, a changed
 public output and a proof for other weights are rejected on-chain and by verify-proof.
 
 Cost: the circuit keys are built once per session (~65 s, or reused from ZOO_TEST_ZK_CACHE)
@@ -114,6 +115,21 @@ def test_zk_proof_of_evaluation(zoo_env: Zoo, defi_data: Path, zk_cache: Path, o
 
     ok = zoo("verify-proof", token).data
     assert ok["ok"] and all(ok["checks"].values()), ok
+
+    # the proof earns the DeFi specialization without any verifier signature
+    earned = zoo("specialize", token, "DeFi_Yield_Optimizer", "--zk").data
+    assert earned["source"] == "zk" and earned["verifier"] is None and earned["domain"] == "defi"
+    assert earned["score"] == earned["success_rate"] == proved["accuracy"] >= earned["min_score"]
+    assert earned["experience"] == earned["eval_records"] == 64 and earned["eval_set"] == reg["commitment"]
+    assert earned["generation"] == proved["generation"] and earned["certificate_hash"].startswith("0x")
+    print(f"\n{zoo.backend}: earnSpecializationZk gas {earned['gas_used']}")
+    assert "DeFi_Yield_Optimizer" in zoo("show", token).data["specializations"]
+    # a defi proof is no NFT expertise; the same proof again does not improve the score
+    wrong = zoo("specialize", token, "NFT_Valuation_Expert", "--zk", expect=1).data["error"]
+    assert "defi evaluation set" in wrong["message"] and f"zoo prove {token} --tasks nft" in wrong["hint"], wrong
+    replay = zoo("specialize", token, "DeFi_Yield_Optimizer", "--zk", expect=1).data["error"]
+    assert "does not improve" in replay["message"], replay
+    assert not list((zoo.home / "journal").glob("specialize-zk-*.json"))
 
     honest = json.loads(Path(proved["proof_file"]).read_text())
     cases = {

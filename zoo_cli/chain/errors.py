@@ -27,7 +27,7 @@ _AUTH_PATTERNS = (
     "IncorrectOwner", "OnlyModule",
 )
 _NOT_FOUND_PATTERNS = ("NonexistentToken", "UnknownToken", "UnknownOrder", "NoSuchToken",
-                       "NonexistentOrder")
+                       "NonexistentOrder", "ZkNotProven", "NoZkModule")
 
 # Solidity's builtin reverts.
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
@@ -77,6 +77,13 @@ _HINTS = {
     "ZooModelLocked": "a pending order or an active paid lease locks the token; wait until it ends",
     "ZooModelStaleGeneration": "the token changed since this report was made; rerun the command",
     "ZooModelReportExpired": "the signed report expired; rerun the command to sign a fresh one",
+    "SpecializationNoZkModule": "this deployment has no zk evaluation module: zoo deploy",
+    "SpecializationZkNotProven": "prove the token's policy first: zoo prove TOKEN --tasks DOMAIN",
+    "SpecializationZkStale": "the token was updated since its last zk proof: zoo prove TOKEN --tasks DOMAIN",
+    "SpecializationZkWrongTasks": "prove it on the specialization's domain alone: zoo prove TOKEN --tasks DOMAIN",
+    "SpecializationZkTooFewRecords": "prove it on a set of at least 64 records: zoo prove TOKEN --tasks DOMAIN",
+    "SpecializationZkScoreTooLow": "train the policy more (zoo train TOKEN DATA.jsonl --policy), then "
+                                   "zoo prove TOKEN --tasks DOMAIN",
 }
 
 

@@ -77,18 +77,34 @@ def specialize(
     token: TokenArg,
     specialization: Annotated[str, typer.Argument(help="DeFi_Yield_Optimizer, DeFi_Arbitrage_Bot, NFT_Valuation_Expert, NFT_Trend_Predictor, Game_Strategy_Master, Game_Economy_Optimizer, Social_Influencer or DAO_Governance_Analyst.", show_default=False)],
     verifier: Annotated[str | None, typer.Option("--verifier", help="Verifier account (default: `verifier` in config.toml).", show_default=False)] = None,
+    zk: Annotated[bool, typer.Option("--zk", help="Earn it from the token's last zero-knowledge proof of evaluation (`zoo prove`) instead; no verifier needed.")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Earn a ZIP-6 specialization with a verifier-signed proof (evaluated on the verifier's set).
+    """Earn a ZIP-6 specialization with a verifier-signed proof (evaluated on the verifier's set),
+    or with --zk from the token's zk proof of evaluation on the specialization's domain.
 
-    Example: zoo specialize 1 DeFi_Yield_Optimizer
+    Examples: zoo specialize 1 DeFi_Yield_Optimizer
+              zoo prove 1 --tasks defi && zoo specialize 1 DeFi_Yield_Optimizer --zk
     """
     from zoo_cli import output
+    from zoo_cli.errors import BadInput
     from zoo_cli.workflows.specialize import specialize as run
+    from zoo_cli.workflows.specialize import specialize_zk
 
     s = settings_of(ctx, json=json)
+    if zk and verifier:
+        raise BadInput("--zk needs no verifier; pass either --zk or --verifier", hint="zoo specialize TOKEN SPEC --zk")
     with output.progress(s) as p:
-        data = run(s, token, specialization, verifier_name=verifier, progress=p)
-    output.render(s, data, lambda d: f"token {d['token_id']} earned {d['specialization']} with score "
-                                     f"{d['score'] / 100:.2f}% on {d['eval_records']} {d['domain']} records "
-                                     f"(verifier {d['verifier']}), tx {d['tx_hash']}")
+        if zk:
+            data = specialize_zk(s, token, specialization, progress=p)
+        else:
+            data = run(s, token, specialization, verifier_name=verifier, progress=p)
+
+    def human(d):
+        head = (f"token {d['token_id']} earned {d['specialization']} with score {d['score'] / 100:.2f}% "
+                f"on {d['eval_records']} {d['domain']} records")
+        if d["source"] == "zk":
+            return f"{head} (zk proof of generation {d['generation']}), tx {d['tx_hash']}"
+        return f"{head} (verifier {d['verifier']}), tx {d['tx_hash']}"
+
+    output.render(s, data, human)

@@ -7,6 +7,11 @@ evaluates the model on its registered evaluation set for the specialization's do
 ``earnSpecialization``. A score below :data:`MIN_SCORE` is refused (exit 1) before anything
 is sent, and so is one less than :data:`MIN_GAIN` above the untrained base model on the
 same records (a skill the base already has is not a specialization). Steps are journaled (evaluate -> proof -> earn).
+
+With ``--zk`` (:func:`specialize_zk`) no verifier signs anything: ``earnSpecializationZk`` grants
+the specialization from the token's last zero-knowledge proof of evaluation (`zoo prove`), which
+must be of the current generation, on a set of only the specialization's domain task, and reach
+the contract's ``MIN_ZK_SCORE``. The same rules are checked here first so a refusal reads well.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import ZooError, BadInput, OperationFailed, PermissionDenied
+from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied, ZooError
 from zoo_cli.workflows.models import load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -166,4 +171,103 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
         "certificate_hash": certificate,
         "min_score": MIN_SCORE,
         "tx_hash": res["tx_hash"],
+        "source": "signed",
+    }
+
+
+def _zk_module(s: Session):
+    """The NFT's zk evaluation module (what earnSpecializationZk reads), bound to ZkEvaluator's ABI."""
+    from zoo_cli.chain.contracts import contract
+
+    module = s.call(s.nft.functions.zkModule())
+    if int(module, 16) == 0:
+        raise NotFound("this deployment has no zk evaluation module", hint="zoo deploy")
+    return contract(s.client, "ZkEvaluator", module)
+
+
+def zk_evaluation(s: Session, token_id: int, spec: int, generation: int) -> dict:
+    """The token's last zk evaluation, checked against earnSpecializationZk's rules.
+
+    Raises the readable error the contract would revert with (hint: the `zoo prove` to run)."""
+    from zoo_cli.workflows.session import task_id
+
+    reg = s.contract("ModelSpecialization")
+    module = _zk_module(s)
+    domain = domain_of(spec)
+    prove = f"zoo prove {token_id} --tasks {domain}"
+    proven_plus_one, commitment, n, task_ids = s.call(module.functions.lastEvaluation(token_id))
+    if int(proven_plus_one) == 0:
+        raise NotFound(f"token {token_id} has no zero-knowledge proof of evaluation", hint=prove)
+    if int(proven_plus_one) - 1 != generation:
+        raise OperationFailed(
+            f"token {token_id}'s last zk proof is of generation {int(proven_plus_one) - 1}; "
+            f"the token is at generation {generation} now", hint=prove)
+    tasks = [bytes(t) for t in task_ids]
+    if tasks != [task_id(domain)]:
+        names = {task_id(d): d for d in DOMAIN_OF.values()}
+        proven = ", ".join(names.get(t, "0x" + t.hex()) for t in tasks)
+        raise OperationFailed(
+            f"token {token_id}'s last zk proof is on a {proven} evaluation set; "
+            f"{EARNED[spec]} needs one of the {domain} task alone", hint=prove)
+    min_records = int(s.call(reg.functions.MIN_ZK_RECORDS()))
+    if int(n) < min_records:
+        raise OperationFailed(
+            f"token {token_id}'s last zk proof covers {int(n)} records; a specialization needs at least {min_records}",
+            hint=f"a verifier registers a larger set (zoo --account VERIFIER zk register-set --tasks {domain}), then {prove}")
+    score = int(s.call(s.nft.functions.zkPerformance(token_id)))
+    min_score = int(s.call(reg.functions.MIN_ZK_SCORE()))
+    if score < min_score:
+        cleared = " (cleared: the policy was re-committed since the proof)" if score == 0 else ""
+        raise OperationFailed(
+            f"token {token_id}'s proven accuracy on its {domain} set is {score / 100:.2f}%{cleared}; "
+            f"{EARNED[spec]} needs at least {min_score / 100:.2f}%",
+            hint=f"train the policy more on {domain} interactions (zoo train {token_id} DATA.jsonl --policy), then {prove}")
+    exists, current = s.call(reg.functions.getSpecialization(token_id, spec))
+    if exists and int(current[1]) >= score:
+        raise OperationFailed(
+            f"token {token_id} already holds {EARNED[spec]} with score {int(current[1]) / 100:.2f}%; "
+            f"the proven {score / 100:.2f}% does not improve it", hint=f"improve the policy, then {prove}")
+    return {"module": module.address, "commitment": "0x" + bytes(commitment).hex(), "n": int(n), "score": score,
+            "min_score": min_score}
+
+
+def specialize_zk(settings: Settings, token_id: int, specialization: str, *, progress=None) -> dict:
+    """`zoo specialize TOKEN SPEC --zk`: earnSpecializationZk from the last zk proof (journaled send)."""
+    from zoo_cli.workflows.models import require_exists
+
+    spec = parse_specialization(specialization)
+    domain = domain_of(spec)
+    with Session(settings, progress) as s:
+        require_exists(s, token_id)
+        generation = int(s.call(s.nft.functions.marketState(token_id))[0])
+        ev = zk_evaluation(s, token_id, spec, generation)
+        j = s.journal("specialize-zk", token_id, spec, generation, ev["commitment"], ev["score"])
+        reg = s.contract("ModelSpecialization")
+        try:
+            res = s.transact(reg.functions.earnSpecializationZk(token_id, spec), journal=j, step="earn")
+        except ZooError:
+            if not (j.get("earn") or {}).get("tx_hash"):
+                j.finish()  # refused in simulation: nothing was sent, nothing to resume
+            raise
+        certificate = event_arg(res, "SpecializationEarned", "certificateHash")
+        j.finish()
+    return {
+        "token_id": token_id,
+        "specialization": EARNED[spec],
+        "domain": domain,
+        "score": ev["score"],
+        "base_score": None,
+        "min_gain": None,
+        "experience": ev["n"],
+        "success_rate": ev["score"],
+        "eval_set": ev["commitment"],
+        "eval_records": ev["n"],
+        "verifier": None,
+        "certificate_hash": certificate,
+        "min_score": ev["min_score"],
+        "tx_hash": res["tx_hash"],
+        "source": "zk",
+        "zk_module": ev["module"],
+        "generation": generation,
+        "gas_used": res["gas_used"],
     }
