@@ -1,8 +1,12 @@
 """End-to-end fixtures: fresh zoo homes on the embedded devnet and on a real anvil.
 
-`zoo_env` is parametrised over both backends (session-scoped: `zoo init --dev` once per
-backend); `trained` mints and trains one token per backend, reused by every test that
-only needs *a* trained model (training is the expensive step).
+`zoo_env` is parametrised over both backends; each backend's home is built once per test
+process (`zoo init --dev`) and cached, so switching between the backends from one test file
+to the next never tears a home down and rebuilds it (a session-scoped *parametrised*
+fixture would: pytest finalises it at every switch, and with one file per xdist work unit
+that meant a new home and a new training run for almost every file). `trained` mints and
+trains one token per backend, cached the same way and reused by every test that only needs
+*a* trained model (training is the expensive step).
 """
 
 from __future__ import annotations
@@ -34,10 +38,19 @@ def _new_env(tmp_path_factory, backend: str, request) -> Zoo:
     return new_zoo(tmp_path_factory, backend, request)
 
 
-@pytest.fixture(scope="session", params=["embedded", "anvil"])
-def zoo_env(request, tmp_path_factory) -> Zoo:
+@pytest.fixture(scope="session")
+def _homes() -> dict:
+    """Per-process cache: backend -> Zoo home, and ("trained", backend) -> trained token."""
+    return {}
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def zoo_env(request, tmp_path_factory, _homes) -> Zoo:
     """An initialised home (dev accounts, contracts, verifier dev9) per backend."""
-    return _new_env(tmp_path_factory, request.param, request)
+    backend = request.param
+    if backend not in _homes:
+        _homes[backend] = _new_env(tmp_path_factory, backend, request)
+    return _homes[backend]
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +61,15 @@ def defi_data(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def trained(zoo_env: Zoo, defi_data: Path) -> dict:
+@pytest.fixture
+def trained(zoo_env: Zoo, defi_data: Path, _homes) -> dict:
     """One token minted by dev0 and trained once (verified by dev9) on this backend."""
-    token = zoo_env("mint", "--name", "shared").data["token_id"]
-    result = zoo_env("train", token, defi_data, "--steps", TRAIN_STEPS).data
-    return {"token_id": token, "train": result, "data": defi_data}
+    key = ("trained", str(zoo_env.home))
+    if key not in _homes:
+        token = zoo_env("mint", "--name", "shared").data["token_id"]
+        result = zoo_env("train", token, defi_data, "--steps", TRAIN_STEPS).data
+        _homes[key] = {"token_id": token, "train": result, "data": defi_data}
+    return _homes[key]
 
 
 def pytest_collection_modifyitems(config, items):
