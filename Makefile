@@ -30,7 +30,12 @@ completions: setup
 demo: setup
 	bash tools/demo.sh
 
-test: setup test-forge test-py
+# The js-ipfs node the Kubo-backend tests need is installed (npm, network-bound) while forge
+# runs; pytest waits for it under its own lock otherwise (tests/storage/conftest.py).
+test: setup
+	@mkdir -p .tools; (flock .tools/jsipfs.install.lock bash tools/jsipfs/setup.sh > .tools/jsipfs-setup.log 2>&1 || true) & \
+	  jsipfs=$$!; bash tools/forge_test.sh; rc=$$?; wait $$jsipfs; [ $$rc -eq 0 ] || exit $$rc
+	$(MAKE) --no-print-directory test-py
 
 test-forge: setup
 	bash tools/forge_test.sh
