@@ -8,7 +8,8 @@ Layout::
 
 Writing is batched per add: every block goes to a temp file in its shard (no fsync each);
 before the add returns, the batch is made durable at once (``syncfs`` of the store's
-filesystem on Linux, else an fsync of each temp file from a thread pool), only then renamed
+filesystem on Linux for batches of more than ``SMALL_BATCH`` files, else an fsync of each
+temp file, from a thread pool when there are several), only then renamed
 to its final name, and the renames are made durable the same way. A block name therefore
 always points at complete, durable bytes, whatever the moment of a crash; what a crash leaves
 behind is at most some ``.tmp`` files, which gc removes. Large adds commit every
@@ -100,6 +101,9 @@ def _check(ret: int, what: str, path: str) -> None:
     if ret != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}", path)
+
+
+SMALL_BATCH = 8  # paths up to which _Batch._sync fsyncs each one instead of calling syncfs
 
 
 def _fsync_path(path: str) -> None:
@@ -206,9 +210,16 @@ class _Batch:
             self.pending.append((tmp, final))
 
     def _sync(self, paths: list[str]) -> None:
-        """Make the data (or, for directories, the entries) of ``paths`` durable."""
-        if self.fs_fd >= 0:
+        """Make the data (or, for directories, the entries) of ``paths`` durable.
+
+        A large batch uses one syncfs; a small one (a metadata document, a key envelope)
+        fsyncs its few paths instead, so it never waits for unrelated dirty data of the
+        whole file system (other processes' writes) to reach the disk.
+        """
+        if self.fs_fd >= 0 and len(paths) > SMALL_BATCH:
             _check(_syncfs(self.fs_fd), "syncfs", str(self.store.root))
+        elif len(paths) == 1:
+            _fsync_path(paths[0])
         elif paths:
             with ThreadPoolExecutor(min(16, len(paths)), thread_name_prefix="zoo-fsync") as pool:
                 list(pool.map(_fsync_path, paths))
