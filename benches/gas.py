@@ -38,6 +38,7 @@ EXPECTED = [
     "mintModelWithDomain (new owner, hash, domain)",
     "setDomain",
     "getModelsBatch 200 models (eth_call)",
+    "getListRows 200 models (eth_call)",
     "setUser",
     "list (sale + lease)",
     "buyModel + deliverKey",

@@ -486,19 +486,50 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     /// eth_call per page for `zoo list`. Ids above totalMinted (and id 0) are skipped, so
     /// the array may be shorter than `count` (empty past the end).
     function getModelsBatch(uint256 fromId, uint256 count) external view returns (AIModelNFT[] memory models) {
-        uint256 last = _nextTokenId - 1;
-        if (fromId == 0) {
-            if (count == 0) return models;
-            fromId = 1;
-            count -= 1;
-        }
-        uint256 n = fromId > last ? 0 : last - fromId + 1;
-        if (count < n) n = count;
+        uint256 n;
+        (fromId, n) = _page(fromId, count);
         models = new AIModelNFT[](n);
         for (uint256 i; i < n; ++i) {
             uint256 id = fromId + i;
             models[i] = _metadata(id, _ownerOf(id));
         }
+    }
+
+    /// @notice Just the columns `zoo list` shows, for the same id range as getModelsBatch
+    /// (about half the storage reads and a fraction of the encoding): owners, metadata URIs
+    /// and one packed word per token, packed = generation | trainingOps << 64 |
+    /// performance << 128 | domain << 192 | earned specialization << 200.
+    function getListRows(uint256 fromId, uint256 count)
+        external
+        view
+        returns (address[] memory owners, uint256[] memory packed, string[] memory uris)
+    {
+        uint256 n;
+        (fromId, n) = _page(fromId, count);
+        owners = new address[](n);
+        packed = new uint256[](n);
+        uris = new string[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 id = fromId + i;
+            ModelRecord storage rec = _records[id];
+            packed[i] = uint256(rec.generation) | (uint256(rec.trainingOps) << 64) | (uint256(rec.performance) << 128)
+                | (uint256(rec.domain) << 192) | (uint256(rec.specialization) << 200);
+            owners[i] = _ownerOf(id);
+            uris[i] = _metadataURIs[id];
+        }
+    }
+
+    /// @dev First id and length of the existing tokens in [fromId, fromId + count).
+    function _page(uint256 fromId, uint256 count) private view returns (uint256 first, uint256 n) {
+        uint256 last = _nextTokenId - 1;
+        if (fromId == 0) {
+            if (count == 0) return (1, 0);
+            fromId = 1;
+            count -= 1;
+        }
+        n = fromId > last ? 0 : last - fromId + 1;
+        if (count < n) n = count;
+        first = fromId;
     }
 
     /// @notice Latest scores of `tokenId` on several task ids (keccak256 of the names), in order.

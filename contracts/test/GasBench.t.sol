@@ -105,6 +105,10 @@ contract GasBench is ZooTest {
             "getModelsBatch 200 models (eth_call)",
             _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.getModelsBatch, (1, 200)))
         );
+        _log(
+            "getListRows 200 models (eth_call)",
+            _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.getListRows, (1, 200)))
+        );
     }
 
     function test_gas_market() public {

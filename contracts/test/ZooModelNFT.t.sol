@@ -680,6 +680,32 @@ contract ZooModelNFTTest is ZooTest {
         assertEq(nft.getModelsBatch(type(uint256).max, type(uint256).max).length, 0, "huge from");
     }
 
+    function test_getListRows_matchRecords() public {
+        for (uint256 i; i < 5; ++i) {
+            nft.mintModelWithDomain(i % 2 == 0 ? alice : bob, BASE, keccak256(abi.encode(i)), "ipfs://x", uint8(i));
+        }
+        (address[] memory owners, uint256[] memory packed, string[] memory uris) = nft.getListRows(0, 100);
+        assertEq(owners.length, 5, "len");
+        for (uint256 i; i < 5; ++i) {
+            ZooModelNFT.AIModelNFT memory one = nft.getModelMetadata(1 + i);
+            assertEq(owners[i], one.owner, "owner");
+            assertEq(packed[i] & type(uint64).max, one.generation, "generation");
+            assertEq((packed[i] >> 64) & type(uint64).max, one.trainingOps, "ops");
+            assertEq((packed[i] >> 128) & type(uint64).max, one.performance, "performance");
+            assertEq(uint8(packed[i] >> 192), one.domain, "domain");
+            assertTrue(_eq(nft.specializationName(uint8(packed[i] >> 200)), one.earnedSpecialization), "earned");
+            assertTrue(_eq(uris[i], one.metadataURI), "uri");
+        }
+        (owners,,) = nft.getListRows(4, 100);
+        assertEq(owners.length, 2, "tail");
+        (owners,,) = nft.getListRows(6, 10);
+        assertEq(owners.length, 0, "past the end");
+        (owners,,) = nft.getListRows(0, 0);
+        assertEq(owners.length, 0, "id 0, count 0");
+        (owners,,) = nft.getListRows(2, type(uint256).max);
+        assertEq(owners.length, 4, "no overflow");
+    }
+
     function test_getModelsBatch_empty() public view {
         assertEq(nft.getModelsBatch(1, 200).length, 0, "none minted");
     }
