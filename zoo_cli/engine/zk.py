@@ -42,6 +42,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -553,8 +554,10 @@ def solc_home(zk_root: Path) -> Path:
     script = (script.replace("@NODE@", _node()).replace("@SCRIPT@", str(TOOLS_DIR / "solc_stream.cjs"))
               .replace("@SOLC0820@", str(package)))
     if not target.exists() or target.read_text() != script:
+        # a temp name of our own: another process may be writing its copy (or running the
+        # shim) at the same moment; a shared temp name could hand it a half-written file
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(script)
         tmp.chmod(0o755)
         os.replace(tmp, target)
@@ -622,9 +625,16 @@ def evm_verifier_artifact(zk_root: Path, config: pol.PolicyConfig | None = None,
                 f"{str(vka)!r}, srs_path={str(keys.srs_path)!r})\n"
                 "sys.exit(0 if asyncio.run(main()) else 1)\n")
         env = {**os.environ, "HOME": str(home)}
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
-        if proc.returncode != 0 or not sol.exists() or not vka.exists():
-            raise OperationFailed(f"ezkl create_evm_verifier failed: {proc.stderr.decode()[-800:]}")
+        for attempt in (1, 2):  # one retry: a failure here has been seen once, unexplained, under load
+            proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
+            if proc.returncode == 0 and sol.exists() and vka.exists():
+                break
+            if attempt == 2:
+                raise OperationFailed(f"ezkl create_evm_verifier failed (exit {proc.returncode}): "
+                                      f"{proc.stderr.decode()[-800:]}", hint="rerun with --verbose")
+            if os.environ.get("ZOO_DEBUG"):
+                print(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}",
+                      file=sys.stderr)
         words = _read_vka(vka)
         source = sol.read_text()
         contracts = _solc_compile(zk_root, source, "ZkVerifier")
