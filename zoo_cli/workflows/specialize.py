@@ -82,6 +82,19 @@ def encode_proof(proof: dict, signature: str) -> bytes:
     return encode([struct, "bytes"], [tuple(t[f["name"]] for f in PROOF_FIELDS), _b32(signature)])
 
 
+def _send_earn(s: Session, j, fn) -> tuple[dict, str]:
+    """Send the journaled ``earn`` transaction; returns (result, certificate hash)."""
+    try:
+        res = s.transact(fn, journal=j, step="earn")
+    except ZooError:
+        if not (j.get("earn") or {}).get("tx_hash"):
+            j.finish()  # refused in simulation: nothing was sent, nothing to resume
+        raise
+    certificate = event_arg(res, "SpecializationEarned", "certificateHash")
+    j.finish()
+    return res, certificate
+
+
 def specialize(settings: Settings, token_id: int, specialization: str, *, verifier_name: str | None = None,
                progress=None) -> dict:
     from zoo_cli.workflows.fork import require_owner
@@ -147,15 +160,8 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
 
         signed = j.step("proof", do_proof)
         reg = s.contract("ModelSpecialization")
-        try:
-            res = s.transact(reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])),
-                             journal=j, step="earn")
-        except ZooError:
-            if not (j.get("earn") or {}).get("tx_hash"):
-                j.finish()  # refused in simulation: nothing was sent, nothing to resume
-            raise
-        certificate = event_arg(res, "SpecializationEarned", "certificateHash")
-        j.finish()
+        res, certificate = _send_earn(
+            s, j, reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
     return {
         "token_id": token_id,
         "specialization": EARNED[spec],
@@ -243,14 +249,7 @@ def specialize_zk(settings: Settings, token_id: int, specialization: str, *, pro
         ev = zk_evaluation(s, token_id, spec, generation)
         j = s.journal("specialize-zk", token_id, spec, generation, ev["commitment"], ev["score"])
         reg = s.contract("ModelSpecialization")
-        try:
-            res = s.transact(reg.functions.earnSpecializationZk(token_id, spec), journal=j, step="earn")
-        except ZooError:
-            if not (j.get("earn") or {}).get("tx_hash"):
-                j.finish()  # refused in simulation: nothing was sent, nothing to resume
-            raise
-        certificate = event_arg(res, "SpecializationEarned", "certificateHash")
-        j.finish()
+        res, certificate = _send_earn(s, j, reg.functions.earnSpecializationZk(token_id, spec))
     return {
         "token_id": token_id,
         "specialization": EARNED[spec],
