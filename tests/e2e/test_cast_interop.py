@@ -30,3 +30,13 @@ def test_cast_reads_a_zoo_minted_model(tmp_path_factory, request):
     assert owner.lower() in flat.lower()
     assert "DeFi" in flat and minted["token_uri"] in flat
     assert minted["base_model"][2:].lower() in flat.lower()
+
+
+def test_init_with_rpc_flag_persists_the_node(tmp_path, anvil_node):
+    """`zoo --rpc URL init`: the URL lands in config.toml, so later commands need no --rpc."""
+    from e2e.zoocli import Zoo
+
+    zoo = Zoo(tmp_path / "home")
+    zoo("--rpc", anvil_node.url, "init", "--dev")
+    assert f'rpc = "{anvil_node.url}"' in (zoo.home / "config.toml").read_text()
+    assert int(zoo("account", "balance", "dev0").data["balance_wei"]) > 0  # reaches anvil, no --rpc

@@ -48,6 +48,8 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
             cfg.setdefault("verifier", DEV_VERIFIER)
         if settings.network not in ("local", "rpc") and "network" not in cfg:
             cfg["network"] = settings.network
+        if settings.rpc and "rpc" not in cfg:  # `zoo --rpc URL init`: later commands use the same node
+            cfg["rpc"] = settings.rpc
         write_config(home, cfg)
 
         ks = Keystore(settings.keystore_dir)
