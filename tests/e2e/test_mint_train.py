@@ -96,3 +96,20 @@ def test_train_killed_before_update_resumes(zoo_env: Zoo, tmp_path):
     shown = zoo_env("show", t).data
     assert shown["generation"] == 1 and shown["model_hash"] == res["model_hash"]
     assert not _journals(zoo_env)
+
+
+def test_train_interrupted_then_token_updated_elsewhere_starts_over(zoo_env: Zoo, tmp_path):
+    """A train killed before its update was signed, then another update of the token lands:
+    the rerun notices its work is for a gone generation and starts over (no stale revert,
+    no stuck journal)."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    zoo_env("data", "synth", "--domain", "gaming", "--n", 60, "--seed", 7, "-o", a)
+    zoo_env("data", "synth", "--domain", "gaming", "--n", 60, "--seed", 8, "-o", b)
+    t = zoo_env("mint", "--name", "stale-train").data["token_id"]
+    r = zoo_env("train", t, a, "--steps", 2, env={"ZOO_KILL_AT": "report:after"}, expect=None)
+    assert r.code == -9, r
+    assert zoo_env("train", t, b, "--steps", 2).data["generation"] == 1  # another update lands
+    rerun = zoo_env("train", t, a, "--steps", 2)
+    assert rerun.data["generation"] == 2 and "starting over" in rerun.stderr
+    assert zoo_env("show", t).data["generation"] == 2
+    assert not _journals(zoo_env)

@@ -90,8 +90,20 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                     s.nft.functions.isApprovedForAll(owner, s.address)):
                 raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
                                        hint=f"the owner is {owner}; pass --account of the owner")
-        j = s.journal("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "",
-                      *(["policy-only" if policy_only else "policy"] if policy else []))
+        key = ("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "",
+               *(["policy-only" if policy_only else "policy"] if policy else []))
+        j = s.journal(*key)
+        started = j.get("start")
+        if (started and started.get("result") and not (j.get("update") or {}).get("tx_hash")
+                and int(started["result"]["generation"]) != int(rec["generation"])):
+            # interrupted before its update was signed, and another update has landed since:
+            # this run's work is for a generation that is gone, so start over from the token now
+            from zoo_cli.output import note
+
+            note(settings, f"token {token_id} changed since the interrupted run "
+                           f"(generation {started['result']['generation']} -> {rec['generation']}): starting over")
+            j.finish()
+            j = s.journal(*key)
         work = j.path.with_suffix(".d")
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
         # the token as it was before this run: a resumed run must not see its own update
