@@ -50,7 +50,7 @@ fuzz: setup
 	FOUNDRY_PROFILE=fuzz bash tools/forge_test.sh
 
 soak: setup
-	ZOO_SOAK=1 $(PY) -m pytest -q tests/hardening -m soak
+	ZOO_SOAK=1 $(PY) -m pytest -q -s --timeout=0 tests/hardening -m soak
 
 slither: setup
 	bash tools/slither.sh
