@@ -157,28 +157,23 @@ ENOSPC_SITE = '''
 import errno, os
 _target = os.environ.get("ZOO_TEST_ENOSPC_UNDER")
 if _target:
-    _real_fsync = os.fsync
+    def _full(fd):
+        try:
+            where = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return
+        if where.startswith(_target):
+            raise OSError(errno.ENOSPC, "No space left on device", where)
+    _real_fsync, _real_write = os.fsync, os.write
     def _fsync(fd):
-        try:
-            where = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            where = ""
-        if where.startswith(_target):
-            raise OSError(errno.ENOSPC, "No space left on device", where)
+        _full(fd)
         return _real_fsync(fd)
-    os.fsync = _fsync
-    _real_write = os.write
     def _write(fd, data):
-        # a full disk fails the write itself (the blockstore makes batches durable with
-        # syncfs, so failing fsync alone no longer reaches it)
-        try:
-            where = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            where = ""
-        if where.startswith(_target):
-            raise OSError(errno.ENOSPC, "No space left on device", where)
+        # a full disk fails the write itself (the blockstore makes large batches durable
+        # with syncfs, so failing fsync alone does not reach every write)
+        _full(fd)
         return _real_write(fd, data)
-    os.write = _write
+    os.fsync, os.write = _fsync, _write
 '''
 
 

@@ -123,7 +123,7 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
     if cacheable and key is not None:
         with Session(settings) as s:
             rows = []
-            for rec in all_records(s):
+            for rec in list_records(s):
                 meta = public_metadata(s, rec["metadataURI"])
                 rows.append({**summary(s, rec, meta), "_label": meta.get("specialization")})
         _store_rows(settings, key, rows)
@@ -135,7 +135,7 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
         elif owner:
             want_owner = owner.lower()
         rows = []
-        for rec in all_records(s):
+        for rec in list_records(s):
             token_id = int(rec["tokenId"])
             if want_owner and rec["owner"].lower() != want_owner:
                 continue
@@ -158,7 +158,7 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
 PAGE = 250  # tokens per getListRows eth_call
 
 
-def all_records(s: Session):
+def list_records(s: Session):
     """The `list` columns of every token, in id order, under AIModelNFT's field names: one
     getListRows eth_call per PAGE tokens (half the storage reads of getModelsBatch)."""
     total = int(s.call(s.nft.functions.totalMinted()))

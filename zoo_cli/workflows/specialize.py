@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied, ZooError
+from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
 from zoo_cli.workflows.models import load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -83,13 +83,9 @@ def encode_proof(proof: dict, signature: str) -> bytes:
 
 
 def _send_earn(s: Session, j, fn) -> tuple[dict, str]:
-    """Send the journaled ``earn`` transaction; returns (result, certificate hash)."""
-    try:
-        res = s.transact(fn, journal=j, step="earn")
-    except ZooError:
-        if not (j.get("earn") or {}).get("tx_hash"):
-            j.finish()  # refused in simulation: nothing was sent, nothing to resume
-        raise
+    """Send the journaled ``earn`` transaction; returns (result, certificate hash). A refusal
+    in simulation leaves no journal: Journal.tx drops it when nothing was ever sent."""
+    res = s.transact(fn, journal=j, step="earn")
     certificate = event_arg(res, "SpecializationEarned", "certificateHash")
     j.finish()
     return res, certificate
