@@ -117,15 +117,16 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
 
         def do_merge() -> list[str]:
             from zoo_cli.engine.merge import merge as run_merge
-            from zoo_cli.fsutil import atomic_write
+            from zoo_cli.fsutil import write_into
 
             merged = run_merge(base, adapters, wlist, method=method)
-            for k, v in merged.items():
-                atomic_write(work / "adapter" / k, v, mode=0o600)
+            write_into(work / "adapter", merged, mode=0o600)
             return sorted(merged)
 
         names = j.step("merge", do_merge)
-        merged = {k: (work / "adapter" / k).read_bytes() for k in names}
+        from zoo_cli.fsutil import child_path
+
+        merged = {k: child_path(work / "adapter", k).read_bytes() for k in names}
 
         def do_eval() -> dict:
             from zoo_cli.engine.merge import merge_report

@@ -26,10 +26,9 @@ def file_digest(path: Path) -> str:
 
 
 def _save_files(folder: Path, files: dict[str, bytes]) -> None:
-    from zoo_cli.fsutil import atomic_write
+    from zoo_cli.fsutil import write_into
 
-    for name, data in files.items():
-        atomic_write(folder / name, data, mode=0o600)
+    write_into(folder, files, mode=0o600)  # every name checked: it stays inside ``folder``
 
 
 def _load_files(folder: Path) -> dict[str, bytes]:
