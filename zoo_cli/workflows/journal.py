@@ -7,8 +7,10 @@ resumes: finished steps return their recorded result (journaled receipts are re-
 against the chain), an interrupted transaction is looked up by hash and re-broadcast
 if the node never saw it. The journal file is removed when the workflow completes.
 
-Journal files live in ``$ZOO_HOME/journal/`` with mode 0600 (they may hold a fresh
-content key until it is wrapped and stored), written atomically.
+Journal files live in ``$ZOO_HOME/journal/`` with mode 0600, written atomically. They hold
+no secrets: no content key, password or private key is ever a step result (a fresh content
+key is wrapped into its container before the step that made it is recorded; a resumed run
+unwraps it from there).
 
 Fault injection for tests: ``ZOO_KILL_AT=<step>`` (or ``<step>:before``) makes the
 process SIGKILL itself right after (before) that step's side effect.

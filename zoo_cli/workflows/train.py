@@ -196,7 +196,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             files = {f"adapter/{k}": v for k, v in adapter.items()}
             files.update({f"policy/{k}": v for k, v in policy_files.items()})
             sealed = seal_model(s.storage, files, manifest, recipients_for(s, token_id, owner))
-            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex(), "content_key": sealed.content_key.hex()}
+            # no content key here: journals hold no secrets; the key stays wrapped in the
+            # container for the owner (and lessee), where a resumed run finds it if needed
+            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
 
         sealed = j.step("seal", do_seal)
 
