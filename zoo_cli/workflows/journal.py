@@ -146,6 +146,15 @@ class Journal:
         _maybe_kill(name, "after")
         return result
 
+    def forget(self, *steps: str) -> None:
+        """Drop the recorded results of local steps so they run again (never a sent tx)."""
+        for name in steps:
+            entry = self.data["steps"].get(name)
+            if entry and entry.get("tx_hash"):
+                raise ValueError(f"journal step {name!r} sent a transaction and cannot be forgotten")
+            self.data["steps"].pop(name, None)
+        self._save()
+
     def finish(self) -> None:
         """The workflow completed (or never started on-chain): nothing is left to resume."""
         import shutil

@@ -63,16 +63,24 @@ def parent_tasks(meta: dict, rec: dict) -> list[str]:
 
 
 def held_out_records(s: Session, tasks: list[str]) -> tuple[list, dict]:
-    """The verifier's registered eval set for ``tasks`` or a fresh random synthetic set."""
+    """The verifier's registered eval set for ``tasks`` (when this home holds the verifier's
+    keys: evaluation sets are encrypted to the verifier; the merge's informational scores do
+    not count as a use) or a fresh random synthetic set."""
     import secrets
 
     from zoo_cli.engine.schemas import parse_record
     from zoo_cli.engine.synth import synth
     from zoo_cli.workflows.reports import EVAL_RECORDS_PER_TASK, find_eval_set, load_eval_records
 
-    found = find_eval_set(s, tasks)
+    from zoo_cli.errors import ZooError
+
+    try:
+        verifier = s.verifier_signer() if s.settings.verifier else None
+    except ZooError:  # no such keystore here, or it does not unlock: this home is not the verifier
+        verifier = None
+    found = find_eval_set(s, tasks, verifier) if verifier is not None else None
     if found:
-        records = load_eval_records(s, found["cid"], tasks)
+        records = load_eval_records(s, found["cid"], tasks, verifier)
         if records:
             return records, {"source": "registered", "eval_set": found["eval_set"], "cid": found["cid"]}
     seed = secrets.randbits(31)
