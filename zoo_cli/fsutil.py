@@ -36,6 +36,40 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.close(dir_fd)
 
 
+def child_path(folder: Path, name: str) -> Path:
+    """``folder / name``, refused unless it is a plain file name that stays inside ``folder``
+    (no ``..``, no absolute path, no separators or NUL, no symlink pointing out).
+
+    Every place that writes files whose names came from a container or another party goes
+    through here (:func:`write_into`), so a hostile name can never write outside zoo's folder.
+    """
+    from zoo_cli.errors import IntegrityError
+
+    folder = Path(folder)
+    bad = (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+           or "\0" in name or os.path.isabs(name))
+    target = folder / name if not bad else None
+    if target is not None:
+        root = folder.resolve()
+        resolved = target.resolve()
+        bad = resolved.parent != root
+    if bad:
+        raise IntegrityError(f"malformed container: refusing to write {name!r} outside {folder}",
+                             hint="the model files were not written by zoo; do not use this version")
+    return target
+
+
+def write_into(folder: Path, files: dict[str, bytes], *, mode: int = 0o600) -> list[Path]:
+    """Atomically write each ``name -> bytes`` into ``folder`` (created 0700), every name
+    checked by :func:`child_path` first, before anything is written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    targets = [(child_path(folder, name), data) for name, data in files.items()]
+    for path, data in targets:
+        atomic_write(path, data, mode=mode)
+    return [p for p, _ in targets]
+
+
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
     atomic_write(path, text.encode("utf-8"), mode=mode)
 

@@ -2,16 +2,40 @@
 
 stdout carries the result and nothing else (one JSON document under ``--json``);
 progress, notes, warnings and errors go to stderr. Rich is imported lazily.
+
+Everything shown here may hold strings read from the chain or IPFS (token names, listing
+references, error text quoting them) that anyone can set through the contracts directly.
+So every string is shown as plain text: Rich markup is never interpreted (cells are
+``rich.text.Text``, never markup strings) and control characters are removed (:func:`clean`:
+C0/C1 controls incl. ESC, BEL and the OSC 8 hyperlink introducer, DEL, and the Unicode
+bidi overrides) -- on a terminal and when piped alike. JSON output needs no cleaning:
+``json.dumps`` escapes every control character.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from zoo_cli.config import Settings
+
+
+# C0 controls except tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate
+# characters (they reorder what the reader sees: "Trojan Source")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: Any, *, one_line: bool = False) -> str:
+    """``value`` as display text with every control character removed (``one_line``: tabs
+    and line breaks become spaces, as in a table cell or a key/value line)."""
+    text = "" if value is None else str(value)
+    if one_line:
+        text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    return (_CONTROL_LINE if one_line else _CONTROL).sub("", text)
 
 
 def _stderr_console():
@@ -42,6 +66,7 @@ def render(settings: Settings, data: Any, human: Callable[[Any], Any] | None = N
     if out is None:
         return
     if isinstance(out, str):
+        out = clean(out)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
         sys.stdout.flush()
     else:
@@ -52,36 +77,39 @@ def note(settings: Settings, message: str) -> None:
     """A line for the human on stderr (silenced by --quiet)."""
     if settings.quiet:
         return
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(clean(message) + "\n")
     sys.stderr.flush()
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.write(f"warning: {clean(message)}\n")
     sys.stderr.flush()
 
 
 def error_line(message: str, hint: str | None) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {clean(message, one_line=True)}\n")
     if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.write(f"hint: {clean(hint, one_line=True)}\n")
     sys.stderr.flush()
 
 
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None):
+    """A rich table whose title, headers and cells are plain text (never markup)."""
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, show_edge=False, header_style="bold")
+    t = Table(title=Text(clean(title, one_line=True)) if title else None, show_edge=False, header_style="bold")
     for col in columns:
-        t.add_column(col)
+        t.add_column(Text(clean(col, one_line=True)))
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        t.add_row(*[Text(clean(v, one_line=True)) for v in row])
     return t
 
 
 def kv(pairs: list[tuple[str, Any]]) -> str:
+    """Aligned ``key  value`` lines; values are cleaned to one line each."""
     width = max((len(k) for k, _ in pairs), default=0)
-    return "\n".join(f"{k.ljust(width)}  {'' if v is None else v}" for k, v in pairs)
+    return "\n".join(f"{k.ljust(width)}  {clean(v, one_line=True)}" for k, v in pairs)
 
 
 class Progress:
@@ -108,9 +136,9 @@ class Progress:
 
             self._progress = RichProgress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
-                TextColumn("{task.fields[info]}"),
+                TextColumn("{task.fields[info]}", markup=False),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=_stderr_console(),
@@ -127,9 +155,9 @@ class Progress:
         """Report progress of the step called ``name`` (created on first use)."""
         if self._progress is None:
             return
-        text = " ".join(f"{k}={v}" for k, v in info.items())
+        text = clean(" ".join(f"{k}={v}" for k, v in info.items()), one_line=True)
         if name not in self._tasks:
-            self._tasks[name] = self._progress.add_task(name, total=total, info=text)
+            self._tasks[name] = self._progress.add_task(clean(name, one_line=True), total=total, info=text)
         task = self._tasks[name]
         self._progress.update(task, completed=done if done is not None else None, total=total, info=text)
 

@@ -117,11 +117,11 @@ def test_cast_interop_both_ways(ks, tmp_path):
 
 def test_password_sources(tmp_path, monkeypatch):
     from zoo_cli.chain import passwords
-    from zoo_cli.chain.keystore import DEV_ADDRESSES, KeyEntry
+    from zoo_cli.chain.keystore import KeyEntry, Keystore, import_dev_accounts
     from zoo_cli.config import load_settings
 
     user = KeyEntry("alice", "0x" + "11" * 20, tmp_path / "alice.json")
-    dev = KeyEntry("dev0", DEV_ADDRESSES[0], tmp_path / "dev0.json")
+    dev = import_dev_accounts(Keystore(tmp_path / "keystore"))[0]  # a dev file `init --dev` wrote
     s = load_settings(home=tmp_path)
     monkeypatch.setattr(passwords, "_tty_prompt", lambda prompt: None)
     with pytest.raises(BadInput) as exc:
@@ -144,3 +144,45 @@ def test_password_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(passwords, "_tty_prompt", lambda prompt: "typed")
     monkeypatch.delenv("ZOO_NO_PROMPT")
     assert passwords.get_password(s, user, confirm=True) == "typed"
+
+
+def test_imported_dev_address_uses_the_users_password(tmp_path, monkeypatch):
+    """Issue 13, item 11d: `zoo account import` of an anvil key with the user's own password must
+    unlock with that password (it used to be forced to the dev password: "wrong password");
+    only the keystores `zoo init --dev` wrote use the dev password."""
+    from types import SimpleNamespace
+
+    from zoo_cli.chain.keystore import DEV_ADDRESSES, DEV_PRIVATE_KEYS, Keystore, import_dev_accounts
+    from zoo_cli.config import load_settings
+    from zoo_cli.workflows.accounts import import_account
+    from zoo_cli.workflows.signer import unlock
+
+    monkeypatch.setenv("ZOO_NO_PROMPT", "1")
+    monkeypatch.delenv("ZOO_PASSWORD_FILE", raising=False)
+    settings = load_settings(home=tmp_path / "home")
+    key_file = tmp_path / "anvil1.key"
+    key_file.write_text(DEV_PRIVATE_KEYS[1] + "\n")
+    monkeypatch.setenv("ZOO_PASSWORD", "my-own-password")
+    entry = import_account(settings, "mine", key_file, None)
+    assert entry["address"] == DEV_ADDRESSES[1]
+    ks = Keystore(settings.keystore_dir)
+    dev_chain = SimpleNamespace(chain_id=1337)
+    assert unlock(settings, ks.resolve("mine"), dev_chain).address == DEV_ADDRESSES[1]
+    monkeypatch.setenv("ZOO_PASSWORD", "zoo-dev")  # the dev password does not open the user's file
+    with pytest.raises(PermissionDenied, match="wrong password"):
+        unlock(settings, ks.resolve("mine"), dev_chain)
+    # the accounts `init --dev` created still open with the dev password, whatever ZOO_PASSWORD says
+    dev = {e.name: e for e in import_dev_accounts(ks)}
+    assert unlock(settings, dev["dev0"], dev_chain).address == DEV_ADDRESSES[0]
+    assert json.loads(dev["dev0"].path.read_text())["x-zoo-dev"] is True
+
+
+def test_dev_files_written_before_the_marker_still_use_the_dev_password(ks):
+    from eth_account import Account
+
+    from zoo_cli.chain.keystore import DEV_PASSWORD, DEV_PRIVATE_KEYS, uses_dev_password
+
+    legacy = ks._write("dev2", Account.encrypt(bytes.fromhex(DEV_PRIVATE_KEYS[2][2:]), DEV_PASSWORD,
+                                               kdf="scrypt", iterations=1024))
+    assert uses_dev_password(legacy)
+    assert not uses_dev_password(ks.new("alice", "pw", light_kdf=True))  # not a dev address

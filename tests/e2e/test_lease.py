@@ -164,3 +164,29 @@ def test_lease_take_killed_and_rerun_pays_once(zoo_env: Zoo, trained: dict):
     zoo("market", "fulfill")
     zoo("market", "confirm", res["order_id"], account="dev8")
     assert zoo("lease", "status", t).data["user"] == dev8
+
+
+def test_grant_expired_before_the_update_lands_gets_no_new_key(zoo_env: Zoo, trained: dict, tmp_path):
+    """Issue 13, item 11b: the recipients of a new generation's key are judged when the update
+    lands. A train sealed while dev5's free grant was active, interrupted, and resumed after
+    the grant expired must not hand dev5 the new key (it used to: the container sealed before
+    the expiry went on-chain as it was)."""
+    from zoo_cli.errors import PermissionDenied
+    from zoo_cli.storage.container import unwrap_for
+
+    zoo = zoo_env
+    dev5 = addr(zoo, "dev5")
+    t = fork(zoo, trained["token_id"])
+    zoo("account", "publish-keys", account="dev5")
+    zoo("lease", "grant", t, "--to", dev5, "--for", "1h")
+    data = tmp_path / "more.jsonl"
+    zoo("data", "synth", "--domain", "defi", "--n", 40, "--seed", 11, "-o", data)
+    r = zoo("train", t, data, "--steps", 2, env={"ZOO_KILL_AT": "seal"}, expect=None)
+    assert killed(r), r
+    zoo("devnet", "advance", "2h")
+    res = zoo("train", t, data, "--steps", 2).data
+    assert res["generation"] == 2 and journal_empty(zoo)
+    with session(zoo, "dev5") as s:
+        with pytest.raises(PermissionDenied):  # no key wrapped for dev5 in the new container
+            unwrap_for(s.storage, res["cid"], dev5, s.keys)
+    assert "adapter/adapter_model.safetensors" in decrypt_as(zoo, "dev0", t)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -90,12 +91,28 @@ def test_train_killed_before_update_resumes(zoo_env: Zoo, tmp_path):
     journal = _journals(zoo_env)
     assert journal
     entry = json.loads(journal[0].read_text())
-    assert entry["steps"]["seal"]["result"]["content_key"]  # the key survived the kill (mode 0600)
+    assert entry["steps"]["seal"]["result"]["cid"]
     assert oct(journal[0].stat().st_mode & 0o777) == "0o600"
+    left = {p: p.read_bytes() for p in (zoo_env.home / "journal").rglob("*") if p.is_file()}
     res = zoo_env("train", t, data, "--steps", 8).data
     shown = zoo_env("show", t).data
     assert shown["generation"] == 1 and shown["model_hash"] == res["model_hash"]
     assert not _journals(zoo_env)
+    # the new content key (the one the resumed run recorded) is in none of the killed run's files
+    key = _content_key(zoo_env, t)
+    forms = [key, key.hex().encode(), key.hex().upper().encode(), base64.b64encode(key), base64.urlsafe_b64encode(key),
+             base64.b64encode(key).rstrip(b"=")]
+    assert left and not [p.name for p, raw in left.items() if any(f in raw for f in forms)]
+
+
+def _content_key(zoo: Zoo, token: int) -> bytes:
+    from zoo_cli.config import load_settings
+    from zoo_cli.workflows.models import content_key_for, read_record
+    from zoo_cli.workflows.session import Session
+
+    net = {"rpc": zoo.rpc, "network": zoo.network or "anvil"} if zoo.rpc else {}
+    with Session(load_settings(home=zoo.home, account="dev0", **net)) as s:
+        return content_key_for(s, token, read_record(s, token))
 
 
 def test_train_interrupted_then_token_updated_elsewhere_starts_over(zoo_env: Zoo, tmp_path):

@@ -98,7 +98,7 @@ def test_key_derivation_is_deterministic_and_wrapping_hybrid():
             unwrap_key(bytes(bad), a)
 
 
-FILES = {"adapter_config.json": b'{"r": 8}', "adapter_model.safetensors": os.urandom(2_500_000)}
+FILES = {"adapter/adapter_config.json": b'{"r": 8}', "adapter/adapter_model.safetensors": os.urandom(2_500_000)}
 
 
 def test_model_container_round_trip_and_recovery(backend):
@@ -130,7 +130,7 @@ def test_lease_envelope_rotation_and_key_check(backend):
     with pytest.raises(VerificationFailed):  # matches its commitment, but not the ciphertext
         check_content_key(backend, gen1.cid, wrong, key_commitment(wrong))
     # rotation: next generation, fresh key, wrapped for the owner only; the old lessee key fails
-    gen2 = seal_model(backend, {**FILES, "policy.onnx": b"p"}, {}, {OWNER: KEYS[OWNER].public_bundle()})
+    gen2 = seal_model(backend, {**FILES, "policy/policy.json": b"p"}, {}, {OWNER: KEYS[OWNER].public_bundle()})
     assert gen2.content_key != gen1.content_key
     with pytest.raises(IntegrityError):
         open_model(backend, gen2.cid, content_key=key)

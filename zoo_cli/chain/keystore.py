@@ -75,8 +75,33 @@ def is_dev_address(address: str) -> bool:
 
 
 def is_dev(entry: KeyEntry) -> bool:
-    """True for the public dev accounts (by address, whatever the name)."""
+    """True for the public dev accounts (by address, whatever the name): refused off dev chains."""
     return is_dev_address(entry.address)
+
+
+DEV_MARKER = "x-zoo-dev"  # top-level field of the v3 file that `zoo init --dev` wrote (readers ignore it)
+
+
+def uses_dev_password(entry: KeyEntry) -> bool:
+    """True only for the dev keystores zoo itself created (``zoo init --dev``): they are marked
+    with ``"x-zoo-dev": true``. A dev *address* imported by the user (``zoo account import`` of
+    an anvil key) is locked with the user's own password, which is asked for as usual.
+    Files written by zoo before the marker existed are recognised by what only init wrote:
+    a dev address with the light scrypt of the dev accounts."""
+    if not is_dev(entry):
+        return False
+    try:
+        doc = json.loads(entry.path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if DEV_MARKER in doc:
+        return doc[DEV_MARKER] is True
+    crypto = doc.get("crypto") or doc.get("Crypto")
+    if not isinstance(crypto, dict) or not isinstance(crypto.get("kdfparams"), dict):
+        return False
+    return crypto.get("kdf") == "scrypt" and crypto["kdfparams"].get("n") == LIGHT_SCRYPT_N
 
 
 def _checksum(address: str) -> str:
@@ -201,7 +226,8 @@ class Keystore:
 
         address = Account.from_key(key_bytes).address
         self._check_new(name, address)
-        return self._write(name, self._encrypt(key_bytes, password, light_kdf))
+        # an imported key is locked with the user's password, even at a public dev address
+        return self._write(name, {**self._encrypt(key_bytes, password, light_kdf), DEV_MARKER: False})
 
     def import_keystore(self, name: str, path: Path, password: str) -> KeyEntry:
         """Copy an existing v3 keystore file after checking that ``password`` opens it."""
@@ -224,6 +250,7 @@ class Keystore:
         self._check_new(name, address)
         doc = dict(doc)
         doc["address"] = address[2:].lower()
+        doc[DEV_MARKER] = False  # the user's password opened it: it stays the one to use
         return self._write(name, doc)
 
     # -- unlocking ----------------------------------------------------------------------
@@ -293,5 +320,5 @@ def import_dev_accounts(keystore: Keystore) -> list[KeyEntry]:
             entries.append(existing)
             continue
         entries.append(keystore._write(
-            name, keystore._encrypt(bytes.fromhex(key[2:]), DEV_PASSWORD, True)))
+            name, {**keystore._encrypt(bytes.fromhex(key[2:]), DEV_PASSWORD, True), DEV_MARKER: True}))
     return entries

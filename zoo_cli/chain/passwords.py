@@ -47,9 +47,9 @@ def get_password(settings, entry=None, *, confirm: bool = False, purpose: str | 
     ``confirm`` asks twice on a TTY (new accounts). ``settings.password_file`` already
     carries ``--password-file`` or ``ZOO_PASSWORD_FILE`` (see config.load_settings).
     """
-    from zoo_cli.chain.keystore import DEV_PASSWORD, is_dev
+    from zoo_cli.chain.keystore import DEV_PASSWORD, uses_dev_password
 
-    if entry is not None and is_dev(entry):
+    if entry is not None and uses_dev_password(entry):  # only keystores `zoo init --dev` created
         return DEV_PASSWORD
     path = getattr(settings, "password_file", None)
     if path:

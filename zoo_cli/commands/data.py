@@ -72,7 +72,7 @@ def check(
     else:
         import sys
 
-        sys.stderr.write(human(data) + "\n")
+        sys.stderr.write(output.clean(human(data)) + "\n")
         sys.stderr.write(f"error: {data['bad_lines']} bad line(s) in {data['path']}\nhint: fix them or train with --skip-invalid\n")
     raise typer.Exit(2)
 

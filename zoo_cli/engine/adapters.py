@@ -94,11 +94,10 @@ def from_peft_model(model, base: BaseModel, adapter_name: str = "default", extra
 
 
 def write_adapter(adapter: dict[str, bytes], folder: Path) -> Path:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ADAPTER_FILES:
-        (folder / name).write_bytes(adapter[name])
-    return folder
+    from zoo_cli.fsutil import write_into
+
+    write_into(folder, {name: adapter[name] for name in ADAPTER_FILES})
+    return Path(folder)
 
 
 def load_peft(base: BaseModel, adapters: list[dict[str, bytes]], names: list[str] | None = None,

@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -49,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo_cli import childproc
 from zoo_cli.engine import policy as pol
 from zoo_cli.errors import BadInput, NotFound, OperationFailed
 
@@ -573,8 +573,8 @@ def _solc_compile(zk_root: Path, source: str, name: str) -> dict:
                      "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object",
                                                      "evm.deployedBytecode.object"]}}},
     }
-    proc = subprocess.run([str(home / ".svm" / SOLC_VERSION / f"solc-{SOLC_VERSION}"), "--standard-json"],
-                          input=json.dumps(request).encode(), capture_output=True, check=False)
+    proc = childproc.run([str(home / ".svm" / SOLC_VERSION / f"solc-{SOLC_VERSION}"), "--standard-json"],
+                         input=json.dumps(request).encode(), capture_output=True, check=False)
     if proc.returncode != 0:
         raise OperationFailed(f"solc {SOLC_VERSION} failed: {proc.stderr.decode()[-500:]}")
     out = json.loads(proc.stdout)
@@ -624,9 +624,9 @@ def evm_verifier_artifact(zk_root: Path, config: pol.PolicyConfig | None = None,
                 f"    return ok and await ezkl.create_evm_vka({str(keys.vk)!r}, {str(keys.settings)!r}, "
                 f"{str(vka)!r}, srs_path={str(keys.srs_path)!r})\n"
                 "sys.exit(0 if asyncio.run(main()) else 1)\n")
-        env = {**os.environ, "HOME": str(home)}
         for attempt in (1, 2):  # one retry: a failure here has been seen once, unexplained, under load
-            proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False)
+            proc = childproc.run([sys.executable, "-c", code], env_extra={"HOME": str(home)},
+                                 capture_output=True, check=False)
             if proc.returncode == 0 and sol.exists() and vka.exists():
                 break
             if attempt == 2:

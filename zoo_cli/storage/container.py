@@ -16,6 +16,7 @@ Key envelopes for lessees and buyers are small directories of the same shape
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 
@@ -69,29 +70,102 @@ def _norm_address(address: str) -> str:
     return a
 
 
+# -- the packed payload ------------------------------------------------------------------------
+#
+# A payload holds only the entries zoo itself writes: ``adapter/<name>`` (the PEFT adapter
+# files; also a merge's output), ``policy/<name>`` (the zk policy model) and ``data.jsonl`` (a
+# training-data offer). ``<name>`` is one plain file name. Anything else -- ``..``, absolute
+# paths, sub-folders, backslashes, control characters, duplicates, too many or too large
+# entries -- makes the container malformed: a container is written by whoever owned the
+# token before, so its names are hostile input (issue 13, item 1).
+
+ENTRY_KINDS = ("adapter/", "policy/")
+ENTRY_SINGLES = frozenset({"data.jsonl"})
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+MAX_ENTRIES = 64
+MAX_ENTRY_BYTES = 4 << 30   # one file (a LoRA adapter of a 7B model is ~100 MiB)
+MAX_PAYLOAD_BYTES = 8 << 30  # all files together
+MALFORMED_HINT = ("the token's stored version was not written by zoo; do not use it "
+                  "(the seller or a previous owner may have crafted it)")
+
+
+def check_entry_name(name: str) -> str:
+    """``name`` if it is an allowed container entry; raises IntegrityError ("malformed
+    container") otherwise."""
+    ok = isinstance(name, str) and (
+        name in ENTRY_SINGLES
+        or any(name.startswith(kind) and _plain_name(name[len(kind):]) for kind in ENTRY_KINDS))
+    if not ok:
+        raise IntegrityError(f"malformed container: entry {_show_name(name)} is not allowed "
+                             "(only adapter/NAME, policy/NAME and data.jsonl)", hint=MALFORMED_HINT)
+    return name
+
+
+def _plain_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name)) and ".." not in name
+
+
+def _show_name(name) -> str:
+    """A name for an error message: repr (escapes control characters), bounded."""
+    text = repr(name)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_entries(files: dict[str, bytes]) -> None:
+    """Every rule of the payload format: allowed names, count and sizes."""
+    if len(files) > MAX_ENTRIES:
+        raise IntegrityError(f"malformed container: {len(files)} entries (at most {MAX_ENTRIES})",
+                             hint=MALFORMED_HINT)
+    total = 0
+    for name, data in files.items():
+        check_entry_name(name)
+        size = len(data)
+        if size > MAX_ENTRY_BYTES:
+            raise IntegrityError(f"malformed container: entry {_show_name(name)} holds {size} bytes "
+                                 f"(at most {MAX_ENTRY_BYTES})", hint=MALFORMED_HINT)
+        total += size
+    if total > MAX_PAYLOAD_BYTES:
+        raise IntegrityError(f"malformed container: {total} bytes of files (at most {MAX_PAYLOAD_BYTES})",
+                             hint=MALFORMED_HINT)
+
+
 def pack_files(files: dict[str, bytes]) -> bytes:
     """Deterministic archive: magic, count u32, then (name len u16, name, size u64) per file
-    sorted by name, then the contents in the same order."""
+    sorted by name, then the contents in the same order. Only allowed entries (see above)."""
+    check_entries(files)
     names = sorted(files)
     head = bytearray(PACK_MAGIC + struct.pack(">I", len(names)))
     for name in names:
         raw = name.encode("utf-8")
-        if not raw or len(raw) > 1024:
-            raise BadInput(f"invalid model file name {name!r}")
         head += struct.pack(">H", len(raw)) + raw + struct.pack(">Q", len(files[name]))
     return bytes(head) + b"".join(bytes(files[n]) for n in names)
 
 
 def unpack_files(data: bytes) -> dict[str, bytes]:
+    """The files of a decrypted payload; IntegrityError "malformed container" on any entry
+    the format does not allow (checked from the header, before any content is sliced)."""
     try:
         if data[:8] != PACK_MAGIC:
             raise ValueError("bad magic")
         (count,) = struct.unpack_from(">I", data, 8)
-        pos, entries = 12, []
+        if count > MAX_ENTRIES:
+            raise IntegrityError(f"malformed container: {count} entries (at most {MAX_ENTRIES})",
+                                 hint=MALFORMED_HINT)
+        pos, entries, seen, total = 12, [], set(), 0
         for _ in range(count):
             (n,) = struct.unpack_from(">H", data, pos)
             name = data[pos + 2 : pos + 2 + n].decode("utf-8")
             (size,) = struct.unpack_from(">Q", data, pos + 2 + n)
+            check_entry_name(name)
+            if name in seen:
+                raise IntegrityError(f"malformed container: entry {_show_name(name)} appears twice",
+                                     hint=MALFORMED_HINT)
+            if size > MAX_ENTRY_BYTES or total + size > MAX_PAYLOAD_BYTES:
+                raise IntegrityError(f"malformed container: entry {_show_name(name)} declares {size} bytes "
+                                     f"(at most {MAX_ENTRY_BYTES} per file, {MAX_PAYLOAD_BYTES} in all)",
+                                     hint=MALFORMED_HINT)
+            seen.add(name)
+            total += size
             entries.append((name, size))
             pos += 2 + n + 8
         out = {}
@@ -104,7 +178,8 @@ def unpack_files(data: bytes) -> dict[str, bytes]:
             raise ValueError("trailing data")
         return out
     except (ValueError, struct.error, UnicodeDecodeError) as exc:
-        raise IntegrityError(f"decrypted payload is malformed: {exc}") from None
+        raise IntegrityError(f"malformed container: decrypted payload is malformed: {exc}",
+                             hint=MALFORMED_HINT) from None
 
 
 def seal_model(

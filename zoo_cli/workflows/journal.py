@@ -7,8 +7,10 @@ resumes: finished steps return their recorded result (journaled receipts are re-
 against the chain), an interrupted transaction is looked up by hash and re-broadcast
 if the node never saw it. The journal file is removed when the workflow completes.
 
-Journal files live in ``$ZOO_HOME/journal/`` with mode 0600 (they may hold a fresh
-content key until it is wrapped and stored), written atomically.
+Journal files live in ``$ZOO_HOME/journal/`` with mode 0600, written atomically. They hold
+no secrets: no content key, password or private key is ever a step result (a fresh content
+key is wrapped into its container before the step that made it is recorded; a resumed run
+unwraps it from there).
 
 Fault injection for tests: ``ZOO_KILL_AT=<step>`` (or ``<step>:before``) makes the
 process SIGKILL itself right after (before) that step's side effect.
@@ -143,6 +145,15 @@ class Journal:
         self.record(name, "done", result=result)
         _maybe_kill(name, "after")
         return result
+
+    def forget(self, *steps: str) -> None:
+        """Drop the recorded results of local steps so they run again (never a sent tx)."""
+        for name in steps:
+            entry = self.data["steps"].get(name)
+            if entry and entry.get("tx_hash"):
+                raise ValueError(f"journal step {name!r} sent a transaction and cannot be forgotten")
+            self.data["steps"].pop(name, None)
+        self._save()
 
     def finish(self) -> None:
         """The workflow completed (or never started on-chain): nothing is left to resume."""

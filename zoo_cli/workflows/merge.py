@@ -63,16 +63,24 @@ def parent_tasks(meta: dict, rec: dict) -> list[str]:
 
 
 def held_out_records(s: Session, tasks: list[str]) -> tuple[list, dict]:
-    """The verifier's registered eval set for ``tasks`` or a fresh random synthetic set."""
+    """The verifier's registered eval set for ``tasks`` (when this home holds the verifier's
+    keys: evaluation sets are encrypted to the verifier; the merge's informational scores do
+    not count as a use) or a fresh random synthetic set."""
     import secrets
 
     from zoo_cli.engine.schemas import parse_record
     from zoo_cli.engine.synth import synth
     from zoo_cli.workflows.reports import EVAL_RECORDS_PER_TASK, find_eval_set, load_eval_records
 
-    found = find_eval_set(s, tasks)
+    from zoo_cli.errors import ZooError
+
+    try:
+        verifier = s.verifier_signer() if s.settings.verifier else None
+    except ZooError:  # no such keystore here, or it does not unlock: this home is not the verifier
+        verifier = None
+    found = find_eval_set(s, tasks, verifier) if verifier is not None else None
     if found:
-        records = load_eval_records(s, found["cid"], tasks)
+        records = load_eval_records(s, found["cid"], tasks, verifier)
         if records:
             return records, {"source": "registered", "eval_set": found["eval_set"], "cid": found["cid"]}
     seed = secrets.randbits(31)
@@ -117,15 +125,16 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
 
         def do_merge() -> list[str]:
             from zoo_cli.engine.merge import merge as run_merge
-            from zoo_cli.fsutil import atomic_write
+            from zoo_cli.fsutil import write_into
 
             merged = run_merge(base, adapters, wlist, method=method)
-            for k, v in merged.items():
-                atomic_write(work / "adapter" / k, v, mode=0o600)
+            write_into(work / "adapter", merged, mode=0o600)
             return sorted(merged)
 
         names = j.step("merge", do_merge)
-        merged = {k: (work / "adapter" / k).read_bytes() for k in names}
+        from zoo_cli.fsutil import child_path
+
+        merged = {k: child_path(work / "adapter", k).read_bytes() for k in names}
 
         def do_eval() -> dict:
             from zoo_cli.engine.merge import merge_report

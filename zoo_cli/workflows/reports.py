@@ -88,52 +88,145 @@ def encode_proof(report: dict, signature: str) -> bytes:
 
 
 # -- evaluation sets ----------------------------------------------------------------------
-def find_eval_set(session: Session, tasks: list[str]) -> dict | None:
-    """The newest registered evaluation set covering every task, from registry events."""
+#
+# The held-out sets a verifier scores SIGNED reports on stay private to the verifier: each is
+# sealed like a model container (AES-256-GCM under a fresh key, wrapped for the verifier's
+# X25519 + ML-KEM-768 keys only, entry ``data.jsonl``); on-chain the EvaluationRegistry holds
+# only its commitment (the records' Merkle root) and the CID of that ciphertext. And they
+# rotate: a set scores at most EVAL_SET_MAX_USES reports and is used for at most
+# EVAL_SET_MAX_AGE_S after its registration; then the verifier draws and registers a fresh
+# one. Uses are counted by the verifier, next to its keys ($ZOO_HOME/verifier/eval-sets.json).
+# Sets stored before this change (plaintext JSONL) are never used again.
+
+EVAL_SET_KIND = "zoo-eval-set"
+EVAL_SET_MAX_USES = 8
+EVAL_SET_MAX_AGE_S = 7 * 86_400
+
+
+def _verifier_keys(verifier):
+    from zoo_cli.storage.kem import EncryptionKeys
+
+    return EncryptionKeys.derive(bytes(verifier.key))
+
+
+def _uses_path(session: Session):
+    return session.settings.home / "verifier" / "eval-sets.json"
+
+
+def _uses(session: Session) -> dict:
+    import json
+
+    try:
+        doc = json.loads(_uses_path(session).read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _use_key(session: Session, eval_set: str) -> str:
+    return f"{session.client.deployment_name}:{eval_set.lower()}"
+
+
+def eval_set_uses(session: Session, eval_set: str) -> int:
+    """How many signed reports the verifier scored on ``eval_set`` (its own count)."""
+    return int(_uses(session).get(_use_key(session, eval_set), 0))
+
+
+def _count_use(session: Session, eval_set: str) -> None:
+    import json
+
+    from zoo_cli.fsutil import atomic_write
+
+    uses = _uses(session)
+    key = _use_key(session, eval_set)
+    uses[key] = int(uses.get(key, 0)) + 1
+    atomic_write(_uses_path(session), json.dumps(uses, indent=1, sort_keys=True).encode(), mode=0o600)
+
+
+def _opens_for(session: Session, cid: str, address: str) -> bool:
+    """True when ``cid`` is an evaluation-set container with a key wrapped for ``address``."""
+    from zoo_cli.errors import ZooError
+    from zoo_cli.storage.container import read_manifest
+
+    try:
+        if read_manifest(session.storage, cid).get("kind") != EVAL_SET_KIND:
+            return False
+        session.storage.resolve(cid, f"keys/{address.lower()}")
+        return True
+    except (ZooError, ValueError, KeyError):
+        return False
+
+
+def find_eval_set(session: Session, tasks: list[str], verifier) -> dict | None:
+    """The newest evaluation set covering every task that ``verifier`` registered, can open
+    (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S and has scored fewer than
+    EVAL_SET_MAX_USES reports; None when there is none (draw a fresh one)."""
     reg = session.contract("EvaluationRegistry")
     from zoo_cli.chain.contracts import load_deployment
 
     start = int(getattr(load_deployment(session.client), "block", 0) or 0)
     logs = reg.events.EvaluationSetRegistered().get_logs(from_block=start)
     want = {task_id(t) for t in tasks}
+    now = session.now()
     for log in reversed(list(logs)):
         args = log["args"]
-        if want <= {bytes(x) for x in args["taskIds"]}:
-            return {"eval_set": "0x" + bytes(args["evalSet"]).hex(), "cid": args["cid"],
-                    "registrar": args["registrar"]}
+        if args["registrar"].lower() != verifier.address.lower() or not want <= {bytes(x) for x in args["taskIds"]}:
+            continue
+        eval_set = "0x" + bytes(args["evalSet"]).hex()
+        registered_at = int(session.client.w3.eth.get_block(log["blockNumber"])["timestamp"])
+        if now - registered_at > EVAL_SET_MAX_AGE_S:
+            return None  # the newest one is too old: older ones are older still
+        if eval_set_uses(session, eval_set) >= EVAL_SET_MAX_USES or not _opens_for(session, args["cid"], verifier.address):
+            continue
+        return {"eval_set": eval_set, "cid": args["cid"], "registrar": args["registrar"]}
     return None
 
 
 def register_eval_set(session: Session, verifier, tasks: list[str]) -> dict:
-    """The verifier draws a fresh held-out set (a seed the owner never sees), stores it on
-    IPFS and registers it on-chain."""
+    """The verifier draws a fresh held-out set (a seed the owner never sees), seals it to its
+    own keys, stores the ciphertext on IPFS and registers (Merkle root, CID) on-chain."""
     import json
     import secrets
 
     from zoo_cli.engine.data import merkle_root
     from zoo_cli.engine.schemas import parse_record
     from zoo_cli.engine.synth import synth
+    from zoo_cli.storage.container import seal_model
 
     seed = secrets.randbits(31)
     records: list[dict] = []
     for t in tasks:
         records += synth(t, EVAL_RECORDS_PER_TASK, seed)
     body = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in records).encode()
-    cid = str(session.storage.add_bytes(body))
+    sealed = seal_model(session.storage, {"data.jsonl": body}, {"kind": EVAL_SET_KIND, "tasks": sorted(tasks)},
+                        {verifier.address: _verifier_keys(verifier).public_bundle()})
+    cid = str(sealed.cid)
     root = merkle_root([parse_record(r) for r in records])
     reg = session.contract("EvaluationRegistry")
     session.transact(reg.functions.registerEvalSet(root, cid, [task_id(t) for t in tasks]), account=verifier)
     return {"eval_set": "0x" + root.hex(), "cid": cid, "registrar": verifier.address}
 
 
-def load_eval_records(session: Session, cid: str, tasks: list[str]) -> list:
-    from zoo_cli.engine.schemas import parse_record
+def eval_set_for(session: Session, verifier, tasks: list[str]) -> dict:
+    """The set the verifier scores one signed report on: a usable registered one, or a fresh
+    one drawn and registered now; the use is counted (rotation after EVAL_SET_MAX_USES)."""
+    found = find_eval_set(session, tasks, verifier) or register_eval_set(session, verifier, tasks)
+    _count_use(session, found["eval_set"])
+    return found
 
-    text = session.storage.read(cid).decode()
+
+def load_eval_records(session: Session, cid: str, tasks: list[str], verifier) -> list:
+    """The records of an evaluation set, decrypted with the verifier's keys."""
+    import json
+
+    from zoo_cli.engine.schemas import parse_record
+    from zoo_cli.storage.container import open_model
+
+    files = open_model(session.storage, cid, verifier.address, _verifier_keys(verifier))
     out = []
-    for line in text.splitlines():
+    for line in files.get("data.jsonl", b"").decode().splitlines():
         if line.strip():
-            r = parse_record(__import__("json").loads(line))
+            r = parse_record(json.loads(line))
             if r.domain in tasks:
                 out.append(r)
     return out

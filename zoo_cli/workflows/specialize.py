@@ -95,12 +95,7 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                progress=None) -> dict:
     from zoo_cli.workflows.fork import require_owner
     from zoo_cli.workflows.models import base_for
-    from zoo_cli.workflows.reports import (
-        find_eval_set,
-        has_verifier_role,
-        load_eval_records,
-        register_eval_set,
-    )
+    from zoo_cli.workflows.reports import eval_set_for, has_verifier_role, load_eval_records
 
     spec = parse_specialization(specialization)
     domain = domain_of(spec)
@@ -123,8 +118,8 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
         def do_eval() -> dict:
             from zoo_cli.engine.evaluate import evaluate
 
-            found = find_eval_set(s, [domain]) or register_eval_set(s, verifier, [domain])
-            records = load_eval_records(s, found["cid"], [domain])
+            found = eval_set_for(s, verifier, [domain])  # private to the verifier, rotated
+            records = load_eval_records(s, found["cid"], [domain], verifier)
             base = base_for(s, manifest, rec["baseModel"])
             scores, perf = evaluate(base, adapter, records)
             base_scores, base_perf = evaluate(base, None, records)

@@ -26,10 +26,9 @@ def file_digest(path: Path) -> str:
 
 
 def _save_files(folder: Path, files: dict[str, bytes]) -> None:
-    from zoo_cli.fsutil import atomic_write
+    from zoo_cli.fsutil import write_into
 
-    for name, data in files.items():
-        atomic_write(folder / name, data, mode=0o600)
+    write_into(folder, files, mode=0o600)  # every name checked: it stays inside ``folder``
 
 
 def _load_files(folder: Path) -> dict[str, bytes]:
@@ -37,7 +36,11 @@ def _load_files(folder: Path) -> dict[str, bytes]:
 
 
 def recipients_for(session: Session, token_id: int, owner: str) -> dict[str, bytes]:
-    """Owner, plus the active lessee (ERC-4907 user) when it published its keys."""
+    """Owner, plus the lessee (ERC-4907 user) whose lease is still active when the next block
+    lands (pending-block time, :meth:`Session.now`), when it published its keys.
+
+    ``userOf`` alone is judged at the time of the call's block, which on a JSON-RPC node is
+    the *latest* block: a lease ending before the update lands would still get the new key."""
     recips = {owner: session.keys.public_bundle()} if owner.lower() == session.address.lower() else {}
     if not recips:
         bundle = public_bundle_of(session, owner)
@@ -45,6 +48,8 @@ def recipients_for(session: Session, token_id: int, owner: str) -> dict[str, byt
             raise PermissionDenied(f"owner {owner} has published no encryption keys")
         recips[owner] = bundle
     user = session.call(session.nft.functions.userOf(token_id))
+    if user and int(user, 16) != 0 and int(session.call(session.nft.functions.userExpires(token_id))) < session.now():
+        user = None  # expires before the update can land
     if user and int(user, 16) != 0 and user.lower() != owner.lower():
         bundle = public_bundle_of(session, user)
         if bundle is not None:
@@ -70,8 +75,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
     from zoo_cli.workflows.mint import public_document
     from zoo_cli.workflows.models import DOMAIN_LABELS, public_metadata
     from zoo_cli.workflows.reports import (
-        REPORT_TTL_S, build_report, encode_proof, find_eval_set, has_verifier_role, load_eval_records,
-        register_eval_set, sign_report,
+        REPORT_TTL_S, build_report, encode_proof, eval_set_for, has_verifier_role, load_eval_records, sign_report,
     )
 
     if verifier_name:
@@ -166,8 +170,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             from zoo_cli.engine.evaluate import evaluate
 
             tasks = sorted(trained["task_scores"])
-            found = find_eval_set(s, tasks) or register_eval_set(s, verifier, tasks)
-            records = load_eval_records(s, found["cid"], tasks)
+            found = eval_set_for(s, verifier, tasks)  # private to the verifier, rotated
+            records = load_eval_records(s, found["cid"], tasks, verifier)
             scores, perf = evaluate(base, adapter, records)
             return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
 
@@ -197,9 +201,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             files = {f"adapter/{k}": v for k, v in adapter.items()}
             files.update({f"policy/{k}": v for k, v in policy_files.items()})
             sealed = seal_model(s.storage, files, manifest, recipients_for(s, token_id, owner))
-            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex(), "content_key": sealed.content_key.hex()}
-
-        sealed = j.step("seal", do_seal)
+            # no content key here: journals hold no secrets; the key stays wrapped in the
+            # container for the owner (and lessee), where a resumed run finds it if needed
+            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
 
         def do_meta() -> str:
             doc = public_document(
@@ -213,8 +217,6 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             doc["cid"] = sealed["cid"]
             return "ipfs://" + str(store_json(s.storage, doc))
 
-        uri = j.step("metadata", do_meta)
-
         def do_report() -> dict:
             report = build_report(
                 token_id=token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
@@ -225,7 +227,19 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             signature = sign_report(s, report, verifier or s.signer)
             return {"report": report, "signature": signature}
 
-        signed = j.step("report", do_report)
+        # Who receives the new generation's key is judged when the update lands, not when the
+        # container was sealed (a resumed run may come hours later): if the set of recipients
+        # changed meanwhile (a lease ended or began), seal again under a fresh key and re-sign.
+        for _attempt in range(3):
+            sealed = j.step("seal", do_seal)
+            uri = j.step("metadata", do_meta)
+            signed = j.step("report", do_report)
+            if j.get("update") is not None:  # the update was signed or sent: it stands as it is
+                break
+            now_recips = sorted(a.lower() for a in recipients_for(s, token_id, owner))
+            if now_recips == _sealed_recipients(s, sealed["cid"]):
+                break
+            j.forget("seal", "metadata", "report")
         proof = encode_proof(signed["report"], signed["signature"])
         res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(sealed["digest"][2:]), proof),
                          journal=j, step="update")
@@ -262,6 +276,11 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         **({"policy_hash": trained_policy["policy_hash"], "policy_accuracy": trained_policy["performance"],
             "model_kinds": kinds} if policy else {}),
     }
+
+
+def _sealed_recipients(s: Session, cid: str) -> list[str]:
+    """The addresses a stored container's content key is wrapped for (``keys/<address>``)."""
+    return sorted(s.storage.ls(s.storage.resolve(cid, "keys")))
 
 
 def _set_domain(s: Session, j, token_id: int, label: str) -> None:

@@ -83,13 +83,11 @@ def policy_only_result(dataset) -> dict:
 def train_policy_step(s: Session, dataset, folder: Path) -> dict:
     """Train the policy model on the same records, save its files, compute its commitment."""
     from zoo_cli.engine import policy as pol
-    from zoo_cli.fsutil import atomic_write
+    from zoo_cli.fsutil import write_into
 
     cb = s.progress.callback("policy") if s.progress is not None else None
     policy = pol.train_policy(dataset.records, progress=cb)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in policy.to_files().items():
-        atomic_write(folder / name, data, mode=0o600)
+    write_into(folder, policy.to_files(), mode=0o600)
     per_domain = {d: int(round(v * 10_000)) for d, v in (policy.metrics.get("per_domain") or {}).items()}
     held = policy.metrics.get("held_out_accuracy")
     performance = int(round((held if held is not None else policy.metrics["train_accuracy"]) * 10_000))
