@@ -91,10 +91,9 @@ def encode_proof(report: dict, signature: str) -> bytes:
 def find_eval_set(session: Session, tasks: list[str]) -> dict | None:
     """The newest registered evaluation set covering every task, from registry events."""
     reg = session.contract("EvaluationRegistry")
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import event_logs
 
-    start = int(getattr(load_deployment(session.client), "block", 0) or 0)
-    logs = reg.events.EvaluationSetRegistered().get_logs(from_block=start)
+    logs = event_logs(session.client, reg.events.EvaluationSetRegistered)
     want = {task_id(t) for t in tasks}
     for log in reversed(list(logs)):
         args = log["args"]
