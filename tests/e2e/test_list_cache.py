@@ -35,7 +35,7 @@ def test_list_cache_hit_and_invalidation(tmp_path):
     assert [r["token_id"] for r in cold] == [a] and heavy == ["eth", "web3"]
     warm, heavy = _probe(zoo)
     assert warm == cold and heavy == []  # served from the cache: the chain was not opened
-    assert (zoo.home / "cache" / "list-1337.json").exists()
+    assert (zoo.home / "cache" / "list-1337.sqlite").exists()
 
     b = zoo("mint", "--name", "cache-b", "--specialization", "gaming").data["token_id"]  # a new block
     rows = zoo("list").data
@@ -46,6 +46,6 @@ def test_list_cache_hit_and_invalidation(tmp_path):
     assert zoo("list", "--owner", "0x" + "11" * 20).data == []
 
     # a corrupt cache file is ignored and rewritten
-    (zoo.home / "cache" / "list-1337.json").write_text("{not json")
+    (zoo.home / "cache" / "list-1337.sqlite").write_text("{not a database")
     assert zoo("list").data == rows
-    assert json.loads((zoo.home / "cache" / "list-1337.json").read_text())["rows"]
+    assert _probe(zoo) == (rows, [])  # rewritten: the next listing is a cache hit again

@@ -134,7 +134,7 @@ def open_rpc(network: NetworkConfig) -> ChainClient:
     return ChainClient(w3, network, chain_id)
 
 
-def open_embedded(network: NetworkConfig, devnet_dir, *, create: bool = True) -> ChainClient:
+def open_embedded(network: NetworkConfig, devnet_dir, *, create: bool = True, progress=None) -> ChainClient:
     from zoo_cli.chain.devnet import DEVNET_CHAIN_ID, open_devnet
 
     if network.chain_id not in (None, DEVNET_CHAIN_ID):
@@ -142,15 +142,17 @@ def open_embedded(network: NetworkConfig, devnet_dir, *, create: bool = True) ->
             f"chain id mismatch: network {network.name!r} expects {network.chain_id}, "
             f"the embedded devnet is {DEVNET_CHAIN_ID}"
         )
-    devnet, provider = open_devnet(devnet_dir, create=create)
+    devnet, provider = open_devnet(devnet_dir, create=create, progress=progress)
     return ChainClient(_make_w3(provider), network, DEVNET_CHAIN_ID, devnet=devnet)
 
 
-def open_chain(settings, *, create: bool = True) -> ChainClient:
-    """The chain this invocation talks to (settings.resolve_network())."""
+def open_chain(settings, *, create: bool = True, progress=None) -> ChainClient:
+    """The chain this invocation talks to (settings.resolve_network()).
+
+    ``progress(done, total, info)``: the embedded devnet's one-time log indexing of an old home."""
     network = settings.resolve_network()
     if network.embedded and not network.rpc:
-        client = open_embedded(network, settings.devnet_dir, create=create)
+        client = open_embedded(network, settings.devnet_dir, create=create, progress=progress)
     elif not network.rpc:
         raise BadInput(f"network {network.name!r} has no RPC URL",
                        hint=f"pass --rpc URL or set rpc under [networks.{network.name}]")

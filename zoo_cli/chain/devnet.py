@@ -41,6 +41,21 @@ DEVNET_CHAIN_ID = 1337
 DEV_BALANCE_WEI = 10_000 * 10**18
 GENESIS_GAS_LIMIT = 30_000_000
 _HEAD_KEY = b"v1:canonical_head_hash"
+#: meta key: the highest block whose logs are in the ``logs`` table (absent: a home made
+#: before the index existed; it is indexed when first opened, see Devnet._index_catch_up)
+LOGS_HEIGHT = "logs_height"
+INDEX_BATCH = 500  # blocks per catch-up transaction
+# The log index: one row per log, written in the same transaction as its block, so
+# eth_getLogs reads only the matching rows instead of every receipt of the range.
+LOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    block INTEGER NOT NULL, tx_index INTEGER NOT NULL, log_index INTEGER NOT NULL,
+    address BLOB NOT NULL, topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
+    ntopics INTEGER NOT NULL, data BLOB NOT NULL, tx_hash BLOB NOT NULL, block_hash BLOB NOT NULL,
+    PRIMARY KEY (block, tx_index, log_index)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS logs_by_topic ON logs (address, topic0, topic1, block);
+"""
+LOG_INSERT = "INSERT OR IGNORE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _DELETED = object()
 # JSON-RPC methods that change chain state (they take the writer lock).
 WRITE_METHODS = frozenset({"eth_sendRawTransaction", "evm_mine", "evm_increaseTime"})
@@ -70,6 +85,7 @@ class SqliteKV:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
         self.conn.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        self.conn.executescript(LOG_SCHEMA)
         self.overlay: dict[bytes, Any] = {}
         self.meta_overlay: dict[str, str] = {}
 
@@ -136,12 +152,16 @@ class SqliteKV:
     def set_meta(self, key: str, value: str) -> None:
         self.meta_overlay[key] = value
 
-    def commit(self) -> None:
-        if not self.overlay and not self.meta_overlay:
+    def commit(self, logs: list[tuple] | None = None) -> None:
+        """Write the overlay, pending meta values and ``logs`` (rows of the ``logs`` table:
+        the new blocks' log index) in one transaction."""
+        if not self.overlay and not self.meta_overlay and not logs:
             return
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            if logs:
+                cur.executemany(LOG_INSERT, logs)
             puts = [(k, v) for k, v in self.overlay.items() if v is not _DELETED]
             dels = [(k,) for k, v in self.overlay.items() if v is _DELETED]
             cur.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", puts)
@@ -300,7 +320,7 @@ def _backend_class():
 class Devnet:
     """One process's handle on the persistent embedded chain."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, progress=None):
         from filelock import FileLock
 
         self.dir = Path(directory)
@@ -311,11 +331,15 @@ class Devnet:
         self.kv = SqliteKV(self.dir / "chain.sqlite")
         self.chain = None
         self._head_hash: bytes | None = None
+        self._index_progress = progress
         if self.kv.committed(_HEAD_KEY) is None:
             with self.writing():
                 pass  # genesis is created under the lock by _sync
         else:
             self._sync()
+            if self._logs_height() < self.chain.get_canonical_head().block_number:
+                with self.writing():
+                    pass  # a home from before the log index: indexed under the lock
 
     # -- keys ---------------------------------------------------------------------------
     @staticmethod
@@ -361,6 +385,7 @@ class Devnet:
         cls = _chain_class()
         cls.from_genesis(AtomicDB(self.kv), params, state)
         self.kv.set_meta("chain_id", str(DEVNET_CHAIN_ID))
+        self.kv.set_meta(LOGS_HEIGHT, "0")  # genesis has no logs
         self.kv.commit()
 
     def _sync(self) -> None:
@@ -422,9 +447,10 @@ class Devnet:
             try:
                 if self._depth == 1:
                     self._sync()
+                    self._index_catch_up()
                 yield self
                 if self._depth == 1:
-                    self.kv.commit()
+                    self.kv.commit(logs=self._new_log_rows())
                     self._head_hash = self.kv.committed(_HEAD_KEY)
             except BaseException:
                 if self._depth == 1:
@@ -441,6 +467,101 @@ class Devnet:
                             self._sync()
                         except Exception:  # noqa: BLE001 - reported on next use
                             pass
+
+    # -- the log index ---------------------------------------------------------------------
+    def _logs_height(self) -> int:
+        value = self.kv.get_meta(LOGS_HEIGHT)
+        return -1 if value is None else int(value)
+
+    def _log_rows(self, first: int, last: int) -> list[tuple]:
+        """Rows of the ``logs`` table for canonical blocks ``first..last`` (inclusive)."""
+        chain = self.chain
+        rows = []
+        for number in range(first, last + 1):
+            block = chain.get_canonical_block_by_number(number)
+            if not block.transactions:
+                continue
+            block_hash = block.hash
+            for tx_index, receipt in enumerate(block.get_receipts(chain.chaindb)):
+                tx_hash = block.transactions[tx_index].hash
+                for log_index, log in enumerate(receipt.logs):
+                    topics = [t.to_bytes(32, "big") for t in log.topics]
+                    padded = (topics + [None] * 4)[:4]
+                    rows.append((number, tx_index, log_index, bytes(log.address), *padded,
+                                 len(topics), bytes(log.data), tx_hash, block_hash))
+        return rows
+
+    def _new_log_rows(self) -> list[tuple] | None:
+        """The index rows of blocks mined in this writer context (set LOGS_HEIGHT with them)."""
+        if self.chain is None:
+            return None
+        height = self._logs_height()
+        head = self.chain.get_canonical_head().block_number
+        if height < 0 or head <= height:
+            return None
+        self.kv.set_meta(LOGS_HEIGHT, str(head))
+        return self._log_rows(height + 1, head)
+
+    def _index_catch_up(self) -> None:
+        """Under the writer lock: index blocks committed before the index existed, in
+        batches, each batch with its height in one transaction (a kill resumes there)."""
+        height = self._logs_height()
+        head = self.chain.get_canonical_head().block_number
+        if height >= head or self.kv.overlay:
+            return
+        progress = self._index_progress
+        start = height + 1
+        total = head - height
+        for first in range(start, head + 1, INDEX_BATCH):
+            last = min(head, first + INDEX_BATCH - 1)
+            rows = self._log_rows(first, last)
+            self.kv.set_meta(LOGS_HEIGHT, str(last))
+            self.kv.commit(logs=rows)
+            if progress is not None:
+                progress(last - height, total, {"block": last})
+
+    def get_logs(self, from_block: int, to_block: int, addresses: list[bytes] | None,
+                 topics: list[list[bytes] | None]) -> list[dict] | None:
+        """Logs from the index, in chain order, in eth-tester's outbound form; None when the
+        range reaches past the indexed height (a block of this writer not committed yet).
+
+        ``topics``: one entry per position, None (any) or the accepted values (OR)."""
+        if to_block > self._logs_height():
+            return None
+        from eth_utils import to_checksum_address
+
+        where = ["block BETWEEN ? AND ?"]
+        args: list = [from_block, to_block]
+        if addresses is not None:
+            if not addresses:
+                return []
+            where.append(f"address IN ({','.join('?' * len(addresses))})")
+            args += addresses
+        if len(topics) > 4:
+            return []
+        for i, accepted in enumerate(topics):
+            if accepted is None:
+                continue
+            if not accepted:
+                return []
+            where.append(f"topic{i} IN ({','.join('?' * len(accepted))})")
+            args += accepted
+        if topics:
+            where.append("ntopics >= ?")
+            args.append(len(topics))
+        sql = ("SELECT block, tx_index, log_index, address, topic0, topic1, topic2, topic3, ntopics,"
+               " data, tx_hash, block_hash FROM logs WHERE " + " AND ".join(where) +
+               " ORDER BY block, tx_index, log_index")
+        out = []
+        for (block, tx_index, log_index, address, t0, t1, t2, t3, n, data, tx_hash,
+             block_hash) in self.kv.conn.execute(sql, args):
+            out.append({
+                "type": "mined", "log_index": log_index, "transaction_index": tx_index,
+                "transaction_hash": "0x" + tx_hash.hex(), "block_hash": "0x" + block_hash.hex(),
+                "block_number": block, "address": to_checksum_address(address),
+                "data": "0x" + data.hex(), "topics": ["0x" + t.hex() for t in (t0, t1, t2, t3)[:n]],
+            })
+        return out
 
     def mine(self, backend) -> None:
         with self.writing():
@@ -483,6 +604,55 @@ def _make_provider_class():
             tester = EthereumTester(backend=self.backend, auto_mine_transactions=True)
             super().__init__(ethereum_tester=tester, api_endpoints=endpoints)
 
+        #: answer eth_getLogs from the log index (False: eth-tester's scan of every receipt)
+        use_log_index = True
+
+        def _indexed_logs(self, flt: dict) -> list[dict] | None:
+            """eth_getLogs from the index, or None for what it does not cover (blockHash,
+            named blocks other than latest, blocks not committed yet): eth-tester answers."""
+            if not isinstance(flt, dict) or set(flt) - {"from_block", "to_block", "address", "topics"}:
+                return None
+            head = self.devnet.chain.get_canonical_head().block_number
+            bounds = []
+            for key in ("from_block", "to_block"):
+                value = flt.get(key)
+                if value is None or value == "latest":
+                    bounds.append(head)
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    bounds.append(value)
+                elif isinstance(value, str) and value.startswith("0x"):
+                    bounds.append(int(value, 16))
+                else:
+                    return None
+            try:
+                address = flt.get("address")
+                if address is None:
+                    addresses = None
+                elif isinstance(address, str):
+                    addresses = [bytes.fromhex(address[2:])]
+                else:
+                    addresses = [bytes.fromhex(a[2:]) for a in address]
+                topics: list = []
+                for item in flt.get("topics") or []:
+                    if item is None:
+                        topics.append(None)
+                    elif isinstance(item, str):
+                        topics.append([bytes.fromhex(item[2:])])
+                    elif any(t is None for t in item):
+                        topics.append(None)  # a null inside an OR list matches anything
+                    else:
+                        topics.append([bytes.fromhex(t[2:]) for t in item])
+            except (TypeError, ValueError, AttributeError):
+                return None
+            if any(a is not None and len(a) != 20 for a in addresses or []) or any(
+                    len(t) != 32 for acc in topics if acc for t in acc):
+                return None  # malformed: eth-tester's validation reports it
+            if bounds[1] > head:
+                return None  # eth-tester reports the unknown block
+            if bounds[0] > bounds[1]:
+                return []
+            return self.devnet.get_logs(bounds[0], bounds[1], addresses, topics)
+
         def make_request(self, method, params):
             try:
                 if method == "evm_mine":
@@ -496,6 +666,10 @@ def _make_provider_class():
                     with self.devnet.writing():
                         return super().make_request(method, params)
                 self.devnet.sync()
+                if method == "eth_getLogs" and self.use_log_index:
+                    logs = self._indexed_logs(params[0] if params else {})
+                    if logs is not None:
+                        return {"id": 0, "jsonrpc": "2.0", "result": tuple(logs)}
                 return super().make_request(method, params)
             except RevertWithData as exc:
                 return {"id": 0, "jsonrpc": "2.0",
@@ -510,12 +684,15 @@ def _make_provider_class():
     return DevnetProvider
 
 
-def open_devnet(directory: Path, *, create: bool = True):
-    """Open (creating if needed) the devnet in ``directory``; returns ``(Devnet, provider)``."""
+def open_devnet(directory: Path, *, create: bool = True, progress=None):
+    """Open (creating if needed) the devnet in ``directory``; returns ``(Devnet, provider)``.
+
+    ``progress(done, total, info)`` reports the one-time indexing of a home's logs made
+    before the log index existed."""
     directory = Path(directory)
     if not create and not (directory / "chain.sqlite").exists():
         raise OperationFailed(f"no embedded devnet in {directory}", hint="zoo init")
     os.makedirs(directory, exist_ok=True)
-    devnet = Devnet(directory)
+    devnet = Devnet(directory, progress=progress)
     provider = _make_provider_class()(devnet)
     return devnet, provider

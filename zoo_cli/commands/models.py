@@ -45,14 +45,17 @@ def list_(
     mine: Annotated[bool, typer.Option("--mine", help="Only models owned by the selected account.")] = False,
     for_sale: Annotated[bool, typer.Option("--for-sale", help="Only models with an active marketplace listing.")] = False,
     specialization: Annotated[Optional[str], typer.Option("--specialization", help="A domain label (DeFi, ...) or an earned specialization (DeFi_Yield_Optimizer, ...).", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows (after the filters).", show_default=False)] = None,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many matching rows first.")] = 0,
     json: JsonOpt = False,
 ) -> None:
-    """List models."""
+    """List models (in token order; page with --limit/--offset)."""
     from zoo_cli import output
     from zoo_cli.workflows.inspect import list_models
 
     s = settings_of(ctx, json=json)
-    rows = list_models(s, owner=owner, mine=mine, for_sale=for_sale, specialization=specialization)
+    rows = list_models(s, owner=owner, mine=mine, for_sale=for_sale, specialization=specialization,
+                       limit=limit, offset=offset)
 
     def human(d):
         if not d:

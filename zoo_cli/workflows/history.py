@@ -40,17 +40,15 @@ class _Events:
     """Event logs of the NFT since the deployment block (fetched once per kind)."""
 
     def __init__(self, s: Session):
-        from zoo_cli.chain.contracts import load_deployment
-
         self.s = s
-        self.start = int(getattr(load_deployment(s.client), "block", 0) or 0)
         self._cache: dict = {}
 
     def get(self, event: str, **filters) -> list:
+        from zoo_cli.chain.logs import event_logs
+
         key = (event, tuple(sorted(filters.items())))
         if key not in self._cache:
-            ev = getattr(self.s.nft.events, event)()
-            logs = ev.get_logs(from_block=self.start, argument_filters=filters or None)
+            logs = event_logs(self.s.client, getattr(self.s.nft.events, event), **filters)
             self._cache[key] = sorted(logs, key=_pos)
         return self._cache[key]
 

@@ -1,12 +1,15 @@
 """`zoo list` and `zoo show`: models from chain state (batched reads, no heavy work).
 
-On the embedded devnet `zoo list` keeps its unfiltered rows in ``$ZOO_HOME/cache/list-1337.json``
-keyed by the devnet's committed head block hash (read straight from sqlite) and a digest
-of the deployment records. A row is a pure function of chain state at that head and of
-content-addressed metadata, so while no block has been added the rows are served from the
-cache without opening the chain (no py-evm/web3 import, no EVM execution); any new block
-or deployment change rebuilds them. Filters that need more chain reads (--for-sale, an
-earned specialization) always read the chain. RPC networks are never cached.
+On the embedded devnet `zoo list` keeps its rows in ``$ZOO_HOME/cache/list-1337.sqlite``
+with the head block (hash, number) and the digest of the deployment records they reflect.
+A row is a pure function of chain state at that head and of content-addressed metadata, so
+while no block has been added the rows are served from the cache without opening the chain
+(no py-evm/web3 import, no EVM execution). After new blocks only the tokens named by the
+NFT's events since the cached head (and new mints) are re-read; a deployment change
+rebuilds the cache. Filters and paging (--owner, a domain label, --limit/--offset) are SQL
+over the cache, so memory is bounded by the page. Filters that need more chain reads
+(--for-sale, --mine, an earned specialization) always read the chain; RPC networks are
+never cached (an unfiltered page reads only its own tokens).
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ EARNED = ("DeFi_Yield_Optimizer", "DeFi_Arbitrage_Bot", "NFT_Valuation_Expert", 
 TASKS = ("defi", "gaming", "nft", "social", "governance")
 
 
-def _cache_key(settings: Settings) -> str | None:
-    """Embedded devnet only: committed head hash + deployment records digest, read without
-    opening the chain; None when there is nothing to key on (RPC network, no devnet yet)."""
+def _head_key(settings: Settings) -> tuple[str, str] | None:
+    """Embedded devnet only: (committed head block hash, deployment records digest), read
+    without opening the chain; None when there is nothing to key on (RPC, no devnet yet)."""
     import hashlib
     import sqlite3
 
@@ -57,54 +60,155 @@ def _cache_key(settings: Settings) -> str | None:
     deployments = Path(settings.deployments_dir)
     for path in sorted(deployments.glob("*.json")) if deployments.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return bytes(row[0]).hex() + ":" + digest.hexdigest()
+    return bytes(row[0]).hex(), digest.hexdigest()
 
 
 def _cache_path(settings: Settings) -> Path:
-    return Path(settings.home) / "cache" / "list-1337.json"
+    return Path(settings.home) / "cache" / "list-1337.sqlite"
 
 
-def _cached_rows(settings: Settings, key: str | None) -> list[dict] | None:
-    if key is None:
-        return None
-    try:
-        doc = json.loads(_cache_path(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    return doc.get("rows") if isinstance(doc, dict) and doc.get("key") == key else None
+class _RowCache:
+    """The `list` rows of the embedded devnet in ``$ZOO_HOME/cache/list-1337.sqlite``: one
+    row per token plus the head block (hash, number) and deployment digest they reflect.
+    Queried with SQL (filters, paging), so a listing never holds more rows than it prints."""
 
+    def __init__(self, path: Path):
+        import sqlite3
 
-def _store_rows(settings: Settings, key: str | None, rows: list[dict]) -> None:
-    """Best effort: a cache that cannot be written only costs the next list a chain read."""
-    from zoo_cli.fsutil import atomic_write_text
-
-    if key is None or _cache_key(settings) != key:  # a block landed meanwhile: do not cache
-        return
-    try:
-        path = _cache_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps({"key": key, "rows": rows}, separators=(",", ":")))
-    except OSError:
-        pass
+        self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        try:
+            self._schema()
+        except sqlite3.DatabaseError:  # not a database (corrupt): start over
+            self.conn.close()
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._schema()
+
+    def _schema(self) -> None:
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        self.conn.execute("CREATE TABLE IF NOT EXISTS rows (token_id INTEGER PRIMARY KEY, owner TEXT NOT NULL,"
+                          " spec TEXT, label TEXT, row TEXT NOT NULL)")
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT k, v FROM meta"))
+
+    def write(self, rows: list[tuple[dict, str | None]], meta: dict[str, str] | None = None,
+              clear: bool = False) -> None:
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            if clear:
+                cur.execute("DELETE FROM rows")
+                cur.execute("DELETE FROM meta")
+            cur.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?)", [
+                (r["token_id"], r["owner"].lower(), r["specialization"], label,
+                 json.dumps(r, separators=(",", ":"))) for r, label in rows])
+            if meta:
+                cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def query(self, owner: str | None, spec: str | None, limit: int | None, offset: int) -> list[dict]:
+        where, args = [], []
+        if owner:
+            where.append("owner = ?")
+            args.append(owner)
+        if spec:
+            where.append("(spec = ? OR label = ?)")
+            args += [spec, spec]
+        sql = "SELECT row FROM rows" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY token_id LIMIT ? OFFSET ?"
+        args += [-1 if limit is None else limit, offset]
+        return [json.loads(r) for (r,) in self.conn.execute(sql, args)]
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def _filtered(rows: list[dict], want_owner: str | None, spec_filter: str | None) -> list[dict]:
-    out = []
-    for row in rows:
-        if want_owner and row["owner"].lower() != want_owner:
+def _row(s: Session, rec: dict) -> tuple[dict, str | None]:
+    meta = public_metadata(s, rec["metadataURI"])
+    return summary(s, rec, meta), meta.get("specialization")
+
+
+def _touched_since(s: Session, after_block: int, head: int) -> tuple[set[int], bool]:
+    """Token ids whose `list` row may have changed in blocks ``after_block+1..head`` (from the
+    NFT's logs), and whether a change covers every token (then rebuild)."""
+    from eth_utils import event_abi_to_log_topic
+
+    from zoo_cli.chain.logs import query_logs
+
+    nft = s.nft
+    by_topic = {event_abi_to_log_topic(e): e["name"] for e in nft.abi if e.get("type") == "event"}
+    touched: set[int] = set()
+    for raw in query_logs(s.client, nft.address, None, after_block + 1, head):
+        if not raw["topics"]:
             continue
-        if spec_filter and spec_filter not in {row["specialization"], row.get("_label")}:
+        name = by_topic.get(bytes(raw["topics"][0]))
+        if name is None:
             continue
-        out.append({k: v for k, v in row.items() if k != "_label"})
-    return out
+        args = getattr(nft.events, name)().process_log(raw)["args"]
+        if name == "BatchMetadataUpdate":
+            lo, hi = int(args["_fromTokenId"]), int(args["_toTokenId"])
+            if hi - lo > 10_000:
+                return touched, True
+            touched.update(range(lo, hi + 1))
+            continue
+        for key in ("tokenId", "newTokenId", "_tokenId"):
+            if key in args:
+                touched.add(int(args[key]))
+    return touched, False
+
+
+def _refresh_cache(settings: Settings, key: tuple[str, str]) -> _RowCache:
+    """Bring the row cache to the chain head: incremental when it reflects an older head of
+    the same deployment (re-read only tokens touched since), else rebuilt page by page."""
+    cache = _RowCache(_cache_path(settings))
+    meta = cache.meta()
+    if meta.get("head") == key[0] and meta.get("deploy") == key[1]:
+        return cache
+    with Session(settings) as s:
+        head = int(s.w3.eth.block_number)
+        head_hash = bytes(s.w3.eth.get_block(head)["hash"]).hex()
+        total = int(s.call(s.nft.functions.totalMinted()))
+        touched: set[int] | None = None
+        if meta.get("deploy") == key[1] and meta.get("head_number") and int(meta["head_number"]) <= head:
+            touched, everything = _touched_since(s, int(meta["head_number"]), head)
+            if everything:
+                touched = None
+            else:
+                touched.update(range(int(meta.get("total", "0")) + 1, total + 1))
+                touched = {t for t in touched if 1 <= t <= total}
+        new_meta = {"head": head_hash, "head_number": str(head), "deploy": key[1], "total": str(total)}
+        if touched is None:
+            first = True
+            batch: list = []
+            for rec in list_records(s):
+                batch.append(_row(s, rec))
+                if len(batch) >= PAGE:
+                    cache.write(batch, clear=first)
+                    first, batch = False, []
+            cache.write(batch, new_meta, clear=first)
+        else:
+            rows = [_row(s, rec) for rec in _records_of(s, sorted(touched))]
+            cache.write(rows, new_meta)
+    return cache
 
 
 def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: bool,
-                specialization: str | None) -> list[dict]:
+                specialization: str | None, limit: int | None = None, offset: int = 0) -> list[dict]:
     from zoo_cli.workflows.mint import normalise_label
 
     if owner and mine:
         raise BadInput("give either --owner or --mine", hint="zoo list --mine")
+    if limit is not None and limit < 0:
+        raise BadInput("--limit must be 0 or more", hint="zoo list --limit 20")
+    if offset < 0:
+        raise BadInput("--offset must be 0 or more", hint="zoo list --limit 20 --offset 20")
     spec_filter = None
     if specialization:
         spec_filter = next((e for e in EARNED if e.lower() == specialization.lower()), None)
@@ -116,26 +220,27 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
         if not is_address(owner):
             raise BadInput(f"invalid address {owner!r}", hint="a 0x-prefixed 20-byte hex address")
     cacheable = not for_sale and not mine and spec_filter not in EARNED
-    key = _cache_key(settings) if cacheable else None
-    cached = _cached_rows(settings, key)
-    if cached is not None:
-        return _filtered(cached, owner.lower() if owner else None, spec_filter)
-    if cacheable and key is not None:
-        with Session(settings) as s:
-            rows = []
-            for rec in list_records(s):
-                meta = public_metadata(s, rec["metadataURI"])
-                rows.append({**summary(s, rec, meta), "_label": meta.get("specialization")})
-        _store_rows(settings, key, rows)
-        return _filtered(rows, owner.lower() if owner else None, spec_filter)
+    key = _head_key(settings) if cacheable else None
+    if key is not None:
+        cache = _refresh_cache(settings, key)
+        try:
+            return cache.query(owner.lower() if owner else None, spec_filter, limit, offset)
+        finally:
+            cache.close()
     with Session(settings) as s:
         want_owner = None
         if mine:
             want_owner = s.address.lower()
         elif owner:
             want_owner = owner.lower()
-        rows = []
-        for rec in list_records(s):
+        plain = not (want_owner or spec_filter or for_sale)
+        # unfiltered pages read only their own tokens
+        records = list_records(s, first=offset + 1, count=limit) if plain else list_records(s)
+        rows: list[dict] = []
+        skipped = 0
+        for rec in records:
+            if limit is not None and len(rows) >= limit:
+                break
             token_id = int(rec["tokenId"])
             if want_owner and rec["owner"].lower() != want_owner:
                 continue
@@ -151,6 +256,9 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
                 listing = listing_of(s, token_id)
                 if not listing:
                     continue
+            if not plain and skipped < offset:
+                skipped += 1
+                continue
             rows.append(row)
         return rows
 
@@ -158,21 +266,42 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
 PAGE = 250  # tokens per getListRows eth_call
 
 
-def list_records(s: Session):
-    """The `list` columns of every token, in id order, under AIModelNFT's field names: one
-    getListRows eth_call per PAGE tokens (half the storage reads of getModelsBatch)."""
+def _decode_rows(s: Session, start: int, owners, packed, uris, labels: dict[int, str]):
+    for i, (owner, word, uri) in enumerate(zip(owners, packed, uris)):
+        word = int(word)
+        domain = (word >> 192) & 0xFF
+        if domain not in labels:
+            labels[domain] = s.call(s.nft.functions.domainName(domain))
+        yield {"tokenId": start + i, "owner": owner, "generation": word & 0xFFFFFFFF,
+               "trainingOps": (word >> 64) & 0xFFFFFFFFFFFFFFFF, "performance": (word >> 128) & 0xFFFF,
+               "specialization": labels[domain], "metadataURI": uri}
+
+
+def list_records(s: Session, first: int = 1, count: int | None = None):
+    """The `list` columns of tokens ``first..`` (``count`` of them, None: all), in id order,
+    under AIModelNFT's field names: one getListRows eth_call per PAGE tokens (half the
+    storage reads of getModelsBatch)."""
     total = int(s.call(s.nft.functions.totalMinted()))
+    last = total if count is None else min(total, first + count - 1)
     labels: dict[int, str] = {}
-    for start in range(1, total + 1, PAGE):
-        owners, packed, uris = s.call(s.nft.functions.getListRows(start, min(PAGE, total + 1 - start)))
-        for i, (owner, word, uri) in enumerate(zip(owners, packed, uris)):
-            word = int(word)
-            domain = (word >> 192) & 0xFF
-            if domain not in labels:
-                labels[domain] = s.call(s.nft.functions.domainName(domain))
-            yield {"tokenId": start + i, "owner": owner, "generation": word & 0xFFFFFFFF,
-                   "trainingOps": (word >> 64) & 0xFFFFFFFFFFFFFFFF, "performance": (word >> 128) & 0xFFFF,
-                   "specialization": labels[domain], "metadataURI": uri}
+    for start in range(max(1, first), last + 1, PAGE):
+        n = min(PAGE, last + 1 - start)
+        owners, packed, uris = s.call(s.nft.functions.getListRows(start, n))
+        yield from _decode_rows(s, start, owners, packed, uris, labels)
+
+
+def _records_of(s: Session, token_ids: list[int]):
+    """`list_records` for chosen tokens (sorted ids): one getListRows call per run of ids."""
+    labels: dict[int, str] = {}
+    runs: list[list[int]] = []
+    for t in token_ids:
+        if runs and t == runs[-1][-1] + 1 and len(runs[-1]) < PAGE:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    for run in runs:
+        owners, packed, uris = s.call(s.nft.functions.getListRows(run[0], len(run)))
+        yield from _decode_rows(s, run[0], owners, packed, uris, labels)
 
 
 def earned_specializations(s: Session, token_id: int) -> list[str]:

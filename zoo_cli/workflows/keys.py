@@ -38,10 +38,9 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
     from zoo_cli.storage.container import open_envelope
 
     market = session.market
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import event_logs
 
-    start = int(getattr(load_deployment(session.client), "block", 0) or 0)
-    logs = market.events.KeyDelivered().get_logs(from_block=start, argument_filters={"tokenId": token_id})
+    logs = event_logs(session.client, market.events.KeyDelivered, tokenId=token_id, buyer=session.address)
     for log in reversed(list(logs)):
         if log["args"]["buyer"].lower() != session.address.lower():
             continue

@@ -28,9 +28,9 @@ SALE, LEASE, DATA = 0, 1, 2
 # ---------------------------------------------------------------------------- reads
 
 def deployment_block(s: Session) -> int:
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import deployment_block as block
 
-    return int(getattr(load_deployment(s.client), "block", 0) or 0)
+    return block(s.client)
 
 
 def read_order(s: Session, order_id: int) -> dict:
@@ -60,10 +60,10 @@ def order_json(o: dict) -> dict:
 
 def order_ids(s: Session, *, token_id: int | None = None) -> list[int]:
     """Ids of every order (of ``token_id``) ever opened, oldest first."""
-    filters = {"tokenId": token_id} if token_id is not None else None
-    ev = s.market.events.OrderOpened()
-    logs = ev.get_logs(from_block=deployment_block(s), argument_filters=filters) if filters else \
-        ev.get_logs(from_block=deployment_block(s))
+    from zoo_cli.chain.logs import event_logs
+
+    filters = {"tokenId": token_id} if token_id is not None else {}
+    logs = event_logs(s.client, s.market.events.OrderOpened, **filters)
     return sorted({int(log["args"]["orderId"]) for log in logs})
 
 
@@ -84,9 +84,9 @@ def orders_where(s: Session, *, token_id: int | None = None, seller: str | None 
 
 def envelope_ref(s: Session, order_id: int) -> str | None:
     """The envelope CID delivered for an order (KeyDelivered event), or None."""
-    logs = s.market.events.KeyDelivered().get_logs(from_block=deployment_block(s),
-                                                   argument_filters={"orderId": order_id})
-    logs = list(logs)
+    from zoo_cli.chain.logs import event_logs
+
+    logs = event_logs(s.client, s.market.events.KeyDelivered, orderId=order_id)
     return logs[-1]["args"]["envelopeRef"] if logs else None
 
 

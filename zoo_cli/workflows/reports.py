@@ -162,10 +162,9 @@ def find_eval_set(session: Session, tasks: list[str], verifier) -> dict | None:
     (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S and has scored fewer than
     EVAL_SET_MAX_USES reports; None when there is none (draw a fresh one)."""
     reg = session.contract("EvaluationRegistry")
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import event_logs
 
-    start = int(getattr(load_deployment(session.client), "block", 0) or 0)
-    logs = reg.events.EvaluationSetRegistered().get_logs(from_block=start)
+    logs = event_logs(session.client, reg.events.EvaluationSetRegistered)
     want = {task_id(t) for t in tasks}
     now = session.now()
     for log in reversed(list(logs)):

@@ -36,7 +36,7 @@ class Session:
         if self._client is None:
             from zoo_cli.chain.client import open_chain
 
-            self._client = open_chain(self.settings)
+            self._client = open_chain(self.settings, progress=with_progress(self, "indexing chain logs"))
         return self._client
 
     @property

@@ -30,19 +30,18 @@ def _median(values: list[int]) -> int:
 
 
 def value(settings: Settings, token_id: int) -> dict:
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.inspect import earned_specializations
 
     with Session(settings) as s:
         rec = read_record(s, token_id)
         meta = public_metadata(s, rec["metadataURI"])
-        start = int(getattr(load_deployment(s.client), "block", 0) or 0)
         nft = s.nft
-        updates = nft.events.ModelUpdated().get_logs(from_block=start, argument_filters={"tokenId": token_id})
+        updates = event_logs(s.client, nft.events.ModelUpdated, tokenId=token_id)
         verified_ops = sum(int(lg["args"]["opsCount"]) for lg in updates if lg["args"]["verified"])
         own_ops = sum(int(lg["args"]["opsCount"]) for lg in updates)
-        forks = nft.events.ModelForked().get_logs(from_block=start, argument_filters={"parentId": token_id})
-        merges = [lg for lg in nft.events.ModelsMerged().get_logs(from_block=start)
+        forks = event_logs(s.client, nft.events.ModelForked, parentId=token_id)
+        merges = [lg for lg in event_logs(s.client, nft.events.ModelsMerged)
                   if token_id in [int(p) for p in lg["args"]["parentIds"]]]
         try:
             spec_reg = s.contract("ModelSpecialization")
@@ -52,7 +51,7 @@ def value(settings: Settings, token_id: int) -> dict:
         names = earned_specializations(s, token_id)
         sales = []
         market = s.market
-        completed = market.events.OrderCompleted().get_logs(from_block=start, argument_filters={"tokenId": token_id})
+        completed = event_logs(s.client, market.events.OrderCompleted, tokenId=token_id)
         for lg in completed:
             if int(lg["args"]["kind"]) != 0:
                 continue

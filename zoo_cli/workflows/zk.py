@@ -154,13 +154,12 @@ def zk_setup(settings: Settings, *, srs: Path | None = None, progress=None) -> d
 
 def find_zk_eval_set(s: Session, tasks: list[str]) -> dict | None:
     """The newest zk evaluation set registered for exactly ``tasks`` (by a current VERIFIER)."""
-    from zoo_cli.chain.contracts import load_deployment
+    from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.reports import has_verifier_role
 
     zke = _zk_contract(s)
-    start = int(getattr(load_deployment(s.client), "block", 0) or 0)
     want = {task_id(t) for t in tasks}
-    for log in reversed(list(zke.events.ZkEvalSetRegistered().get_logs(from_block=start))):
+    for log in reversed(event_logs(s.client, zke.events.ZkEvalSetRegistered)):
         a = log["args"]
         if {bytes(x) for x in a["taskIds"]} == want and has_verifier_role(s, a["registrar"]):
             return {"commitment": "0x" + bytes(a["commitment"]).hex(), "cid": a["cid"], "n": int(a["n"]),
