@@ -437,11 +437,17 @@ contract Marketplace is IZooMarketplaceEntry, ReentrancyGuardTransient {
     }
 
     /// @notice ARBITER: settle a dispute, refunding the payer or completing the order (any time
-    /// while it is disputed, before or after the seller's reveal).
-    function resolveDispute(uint256 orderId, bool refundBuyer) external nonReentrant {
+    /// while it is disputed, before or after the seller's reveal). When completing after
+    /// checking the revealed key, the arbiter may deliver that key to the buyer itself:
+    /// `envelopeRef` (the key wrapped for the buyer; empty for none) is emitted as a new
+    /// KeyDelivered, so a buyer whose first delivery was bad still gets a good key.
+    function resolveDispute(uint256 orderId, bool refundBuyer, string calldata envelopeRef) external nonReentrant {
         if (!nft.hasRole(ARBITER_ROLE, msg.sender)) revert MarketNotArbiter(msg.sender);
         Order storage o = _order(orderId, OrderStatus.Disputed);
         emit DisputeResolved(orderId, msg.sender, refundBuyer);
+        if (!refundBuyer && bytes(envelopeRef).length != 0) {
+            emit KeyDelivered(orderId, o.tokenId, o.buyer, envelopeRef);
+        }
         if (refundBuyer) _refund(orderId, o);
         else _complete(orderId, o);
     }

@@ -138,7 +138,7 @@ contract Handler is Assertions {
             try market.finalize(orderId) {} catch {}
         } else if (st == Marketplace.OrderStatus.Disputed) {
             vm.prank(vm.addr(0xA4B17E4)); // ZooTest's arbiter
-            market.resolveDispute(orderId, action % 2 == 0);
+            market.resolveDispute(orderId, action % 2 == 0, "");
         } else {
             openOrders[idx] = openOrders[openOrders.length - 1];
             openOrders.pop();

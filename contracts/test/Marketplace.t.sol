@@ -131,12 +131,12 @@ contract MarketplaceTest is ZooTest {
         market.dispute(orderId);
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketNotArbiter.selector, bob));
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         vm.prank(verifier); // the VERIFIER role does not arbitrate
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketNotArbiter.selector, verifier));
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         vm.prank(arbiter);
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         assertEq(market.balances(bob), 1 ether, "refunded");
         assertEq(nft.ownerOf(id), alice, "stays");
         (,,, uint256 locked) = _state();
@@ -149,7 +149,7 @@ contract MarketplaceTest is ZooTest {
         vm.prank(bob);
         market.dispute(o2);
         vm.prank(arbiter);
-        market.resolveDispute(o2, false);
+        market.resolveDispute(o2, false, "");
         assertEq(nft.ownerOf(id), bob, "sold");
         _escrowBalanced();
     }
@@ -350,7 +350,7 @@ contract MarketplaceTest is ZooTest {
         vm.expectRevert(
             abi.encodeWithSelector(Marketplace.MarketBadStatus.selector, orderId, Marketplace.OrderStatus.Delivered)
         );
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         vm.warp(block.timestamp + DAY + 1);
         vm.prank(bob);
         vm.expectRevert(

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ZooTest} from "./utils/ZooTest.sol";
+import {Vm} from "./utils/Vm.sol";
 import {ZooModelNFT} from "../src/ZooModelNFT.sol";
 import {Marketplace} from "../src/Marketplace.sol";
 
@@ -123,14 +124,38 @@ contract MarketplaceDisputesTest is ZooTest {
         market.revealKey(orderId, arbiter, "y");
         vm.prank(carol);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketNotArbiter.selector, carol));
-        market.resolveDispute(orderId, false);
+        market.resolveDispute(orderId, false, "");
         vm.prank(arbiter);
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         assertEq(market.balances(bob), 1 ether, "refunded by the arbiter");
         vm.expectRevert(
             abi.encodeWithSelector(Marketplace.MarketBadStatus.selector, orderId, Marketplace.OrderStatus.Refunded)
         );
         market.timeoutDispute(orderId);
+        _escrowBalanced();
+    }
+
+    /// An arbiter that checked the revealed key completes the order and delivers that key to
+    /// the buyer itself (a second KeyDelivered for the order).
+    function test_arbiter_releasesAndRedeliversKey() public {
+        uint256 orderId = _disputedSale();
+        vm.prank(alice);
+        market.revealKey(orderId, arbiter, "bafy-reveal");
+        vm.recordLogs();
+        vm.prank(arbiter);
+        market.resolveDispute(orderId, false, "bafy-redelivered");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes32 sig = keccak256("KeyDelivered(uint256,uint256,address,string)");
+        bool found;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == sig && logs[i].emitter == address(market)) {
+                assertEq(logs[i].topics[1], bytes32(orderId), "order");
+                assertEq(keccak256(abi.decode(logs[i].data, (bytes))), keccak256("bafy-redelivered"), "ref");
+                found = true;
+            }
+        }
+        assertTrue(found, "re-delivered");
+        assertEq(nft.ownerOf(id), bob, "sold");
         _escrowBalanced();
     }
 
@@ -234,7 +259,7 @@ contract MarketplaceDisputesTest is ZooTest {
         vm.prank(bob);
         market.dispute(orderId); // service not delivered
         vm.prank(arbiter);
-        market.resolveDispute(orderId, true);
+        market.resolveDispute(orderId, true, "");
         assertEq(nft.userOf(id), address(0), "access revoked");
         assertEq(market.balances(bob), 10 days, "refunded");
         _escrowBalanced();
