@@ -117,6 +117,12 @@ def ledger_proof(s: Session, token_id: int, root: bytes) -> tuple[bytes, list[tu
     return None
 
 
+def _not_in_ledger(name: str, root: str | None, token_id: int) -> BadInput:
+    return BadInput(f"{name} (Merkle root {root or 'none'}) is not the dataset of any training-ledger entry of "
+                    f"token {token_id}: buyers could not check it",
+                    hint=f"sell the JSONL a version was trained on; see `zoo history {token_id}`")
+
+
 def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) -> dict:
     """Owner: offer the encrypted training set at ``price`` (0 withdraws the offer)."""
     from zoo_cli.storage.backend import store_json
@@ -131,6 +137,12 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
     with Session(settings) as s:
         rec = require_owner(s, token_id)
         digest = file_digest(Path(data_path)) if data_path is not None else ""
+        proof = None
+        if data_path is not None and price > 0:  # refuse data no version was trained on, before sealing
+            root = records_root(s, Path(data_path).read_bytes())
+            proof = ledger_proof(s, token_id, root) if root else None
+            if proof is None:
+                raise _not_in_ledger(Path(data_path).name, "0x" + root.hex() if root else None, token_id)
         j = s.journal("data-sell", token_id, price, digest)
 
         def do_seal() -> dict:
@@ -167,12 +179,10 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
         prev_head, steps = b"\0" * 32, []
         if price > 0:
             root = sealed.get("dataset_root")
-            proof = ledger_proof(s, token_id, bytes.fromhex(root[2:])) if root else None
             if proof is None:
-                name = Path(data_path).name if data_path is not None else "the offered data"
-                raise BadInput(f"{name} (Merkle root {root or 'none'}) is not the dataset of any training-ledger "
-                               f"entry of token {token_id}: buyers could not check it",
-                               hint=f"sell the JSONL a version was trained on; see `zoo history {token_id}`")
+                proof = ledger_proof(s, token_id, bytes.fromhex(root[2:])) if root else None
+            if proof is None:
+                raise _not_in_ledger("the offered data", root, token_id)
             prev_head, steps = proof
         res = s.transact(s.market.functions.setDataPrice(token_id, price, commitment, prev_head, steps),
                          journal=j, step="price")
