@@ -70,6 +70,7 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
             "dev": bool(dev),
             "account": account_name,
             "verifier": verifier_name,
+            "arbiter": None,
             "accounts": accounts,
             "config": str(home / "config.toml"),
             "contracts": {},
