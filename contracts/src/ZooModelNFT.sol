@@ -210,6 +210,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
 
     /// @notice The token is locked by a pending order or an active paid lease.
     error ZooModelLocked(uint256 tokenId, uint256 lockedUntil);
+    error ZooModelBadLock(uint256 until);
     /// @notice The report's generation is not the token's current one.
     error ZooModelStaleGeneration(uint256 tokenId, uint256 expected, uint256 got);
     /// @notice This exact report was already applied (it produced the current version).
@@ -434,10 +435,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
 
     // ---------------------------------------------------------------- module hooks
 
-    /// @notice Marketplace only: lock the token until `until` (0 unlocks).
+    /// @notice Marketplace only: lock the token until `until` (0 unlocks; at most uint40 max,
+    /// never truncated).
     function setLock(uint256 tokenId, uint64 until) external {
         _onlyModule(marketplace);
         _requireOwned(tokenId);
+        if (until > type(uint40).max) revert ZooModelBadLock(until);
         _records[tokenId].lockedUntil = uint40(until);
         emit TokenLocked(tokenId, until);
     }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {ZooTest} from "./utils/ZooTest.sol";
 import {ZooModelNFT} from "../src/ZooModelNFT.sol";
+import {Marketplace} from "../src/Marketplace.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 
 /// @notice Reference point: a bare OpenZeppelin ERC721 `_mint`.
@@ -118,7 +119,10 @@ contract GasBench is ZooTest {
             _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.setUser, (id, carol, uint64(block.timestamp + 100))))
         );
         uint256 list = _call(
-            alice, address(market), 0, abi.encodeWithSignature("list(uint256,uint256,uint256,uint256,bytes32)", id, 1 ether, 1 gwei, 30 days, KEY)
+            alice, address(market), 0, abi.encodeCall(
+                Marketplace.list,
+                (id, 1 ether, Marketplace.LeaseTerms(1 gwei, 1, 30 days, 0, Marketplace.LeaseKind.Key, ""), KEY)
+            )
         );
         _log("list (sale + lease)", list);
         uint256 buy = _call(bob, address(market), 1 ether, abi.encodeWithSignature("buyModel(uint256)", id));
@@ -128,7 +132,7 @@ contract GasBench is ZooTest {
         _log("confirmDelivery (sale: NFT moves)", confirm);
         uint256 id2 = nft.mintModelWithHash(alice, BASE, keccak256("h2"), "");
         vm.prank(alice);
-        market.list(id2, 0, 1 gwei, 30 days, KEY);
+        market.list(id2, 0, Marketplace.LeaseTerms(1 gwei, 1, 30 days, 0, Marketplace.LeaseKind.Key, ""), KEY);
         uint256 lease = _call(bob, address(market), 1 gwei * 1 days, abi.encodeWithSignature("leaseModel(uint256,uint256)", id2, 1 days));
         uint256 d2 = _call(alice, address(market), 0, abi.encodeWithSignature("deliverKey(uint256,string)", 2, "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
         uint256 c2 = _call(bob, address(market), 0, abi.encodeWithSignature("confirmDelivery(uint256)", 2));

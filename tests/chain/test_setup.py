@@ -16,15 +16,15 @@ def test_init_dev_deploys_once_and_verifies(chain_backend):
     from zoo_cli.chain.contracts import contract, deploy_suite
     from zoo_cli.chain.keystore import DEV_ADDRESSES, Keystore
     from zoo_cli.chain.setup import init_home
-    from zoo_cli.chain.suite import CONTRACT_NAMES, VERIFIER_ROLE
+    from zoo_cli.chain.suite import ARBITER_ROLE, CONTRACT_NAMES, VERIFIER_ROLE
     from zoo_cli.config import load_settings
 
     s = chain_backend
     first = init_home(s, dev=True)
-    assert first["account"] == "dev0" and first["verifier"] == "dev9"
+    assert first["account"] == "dev0" and first["verifier"] == "dev9" and first["arbiter"] == "dev7"
     assert sorted(first["deployed"]) == sorted(CONTRACT_NAMES) and first["verified"] == []
     cfg = (s.home / "config.toml").read_text()
-    assert 'account = "dev0"' in cfg and 'verifier = "dev9"' in cfg
+    assert 'account = "dev0"' in cfg and 'verifier = "dev9"' in cfg and 'arbiter = "dev7"' in cfg
     rec_path = s.deployments_dir / f"{first['network']}-{first['chain_id']}.json"
     rec = json.loads(rec_path.read_text())
     assert rec["contracts"] == first["contracts"] and rec["complete"]
@@ -35,6 +35,9 @@ def test_init_dev_deploys_once_and_verifies(chain_backend):
         block = c.w3.eth.block_number
         nft = contract(c, "ZooModelNFT")
         assert tx.call(nft.functions.hasRole(VERIFIER_ROLE, DEV_ADDRESSES[9])) is True
+        # disputes are settled by their own role, on dev7, not by the verifier
+        assert tx.call(nft.functions.hasRole(ARBITER_ROLE, DEV_ADDRESSES[7])) is True
+        assert tx.call(nft.functions.hasRole(ARBITER_ROLE, DEV_ADDRESSES[9])) is False
         if "TrainingRewards" in first["contracts"]:
             assert c.w3.eth.get_balance(first["contracts"]["TrainingRewards"]) > 0
 

@@ -24,8 +24,9 @@ def test_training_data_sale(zoo_env: Zoo, trained: dict, tmp_path):
     assert zoo("data", "sell", t, "--price", "0.05eth", "--data", data, account="dev3", expect=4).data["error"]["code"] == 4
     sold = zoo("data", "sell", t, "--price", "0.05eth", "--data", data).data
     assert sold["price_wei"] == str(5 * ETH // 100) and sold["cid"] and sold["records"] > 0
-    seller, price, commitment, _tc = chain(zoo, "dataListings", t)
+    seller, price, commitment, _tc, root = chain(zoo, "dataListings", t)
     assert (seller, price, "0x" + bytes(commitment).hex()) == (dev0, 5 * ETH // 100, sold["key_commitment"])
+    assert "0x" + bytes(root).hex() == sold["dataset_root"]  # bound to the ledger's dataset
     assert zoo("show", t).data["token_uri"] == sold["token_uri"]
 
     held0 = chain(zoo, "totalHeld")

@@ -143,7 +143,7 @@ def test_lease_take_killed_and_rerun_pays_once(zoo_env: Zoo, trained: dict):
     zoo = zoo_env
     dev8 = addr(zoo, "dev8")
     t = fork(zoo, trained["token_id"])
-    zoo("lease", "offer", t, "--price-per-day", "0.02eth")
+    zoo("lease", "offer", t, "--price-per-day", "0.02eth", "--min", "1h")
     cost = (2 * 10**16 // DAY) * 7200
     held0, recv0 = chain(zoo, "totalHeld"), chain(zoo, "totalReceived")
 

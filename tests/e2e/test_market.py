@@ -230,10 +230,11 @@ def test_bad_key_is_caught_then_disputed(zoo_env: Zoo, trained: dict):
     d = zoo("market", "dispute", oid, account="dev2").data
     assert d["status"] == "disputed" and order(zoo, oid)["status"] == "disputed"
     assert zoo("market", "dispute", oid, account="dev3", expect=4).data["error"]["code"] == 4
-    # the verifier settles it for the buyer
+    # the arbiter (dev7, not the verifier dev9) settles it for the buyer
     bal = chain(zoo, "balances", dev2)
-    with session(zoo, "dev9") as s:
-        s.transact(s.market.functions.resolveDispute(oid, True))
+    assert zoo("market", "resolve", oid, "--refund", account="dev9", expect=4).data["error"]["code"] == 4
+    with session(zoo, "dev7") as s:
+        s.transact(s.market.functions.resolveDispute(oid, True, ""))
     assert order(zoo, oid)["status"] == "refunded"
     assert chain(zoo, "balances", dev2) - bal == 3 * ETH // 10
     zoo("market", "withdraw", account="dev2")

@@ -95,7 +95,7 @@ def _kill_loop(points: int, tmp_path_factory):
     second = zoo("mint", "--name", "kill-base2").data["token_id"]
     zoo("train", second, data, "--steps", 2, "--seed", 5)
     if "lease take" in known:
-        zoo("lease", "offer", base, "--price-per-day", "100eth")
+        zoo("lease", "offer", base, "--price-per-day", "100eth", "--min", "60s")
     rng = random.Random(SEED)
     counts = {"kills": 0, "completed_without_kill": 0, "duplicate_tokens": 0, "stuck_journals": 0,
               "double_payments": 0, "unreadable_models": 0, "lost_keys": 0}

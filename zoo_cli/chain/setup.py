@@ -7,6 +7,9 @@ from zoo_cli.errors import PermissionDenied
 
 DEV_ACCOUNT = "dev0"
 DEV_VERIFIER = "dev9"
+#: The dev account granted ARBITER_ROLE by `zoo init --dev` (settles marketplace disputes;
+#: deliberately not the verifier).
+DEV_ARBITER = "dev7"
 #: Wei sent once to the rewards pool on dev networks (when the suite has one).
 DEV_REWARD_FUNDING = 10 * 10**18
 
@@ -46,6 +49,7 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
         if dev:
             cfg.setdefault("account", DEV_ACCOUNT)
             cfg.setdefault("verifier", DEV_VERIFIER)
+            cfg.setdefault("arbiter", DEV_ARBITER)
         if settings.network not in ("local", "rpc") and "network" not in cfg:
             cfg["network"] = settings.network
         if settings.rpc and "rpc" not in cfg:  # `zoo --rpc URL init`: later commands use the same node
@@ -66,6 +70,7 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
             "dev": bool(dev),
             "account": account_name,
             "verifier": verifier_name,
+            "arbiter": None,
             "accounts": accounts,
             "config": str(home / "config.toml"),
             "contracts": {},
@@ -86,8 +91,14 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
                 verifier_name = None
             else:
                 verifier_addr = ks.resolve(verifier_name).address
+        arbiter_addr = None
+        arbiter_name = cfg.get("arbiter")
+        if arbiter_name and (arbiter_name not in DEV_NAMES or dev or ks.exists(arbiter_name)):
+            arbiter_addr = ks.resolve(arbiter_name).address
+        summary["arbiter"] = arbiter_name if arbiter_addr else None
         params = SuiteParams(
             verifier=verifier_addr,
+            arbiter=arbiter_addr,
             reward_funding=DEV_REWARD_FUNDING if client.chain_id in DEV_CHAIN_IDS else 0,
         )
         result = deploy_suite(client, signer, params, progress=progress)

@@ -19,6 +19,9 @@ DAY = 86_400
 
 #: keccak256("VERIFIER_ROLE"), the role on ZooModelNFT that every module consults.
 VERIFIER_ROLE = "0x" + keccak(text="VERIFIER_ROLE").hex()
+#: keccak256("ARBITER_ROLE"): settles marketplace disputes (Marketplace.resolveDispute); a role
+#: of its own so that the verifier's key (an online service) cannot move escrow.
+ARBITER_ROLE = "0x" + keccak(text="ARBITER_ROLE").hex()
 DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
 
 
@@ -32,6 +35,7 @@ class SuiteParams:
     reward_cap_per_period: int = 10**17  # max rewards credited per owner per period (0.1 ether)
     reward_period: int = DAY
     verifier: str | None = None  # address granted VERIFIER_ROLE, if any
+    arbiter: str | None = None  # address granted ARBITER_ROLE (dispute settlement), if any
     reward_funding: int = 0  # wei sent to TrainingRewards.fund() at deploy
 
 
@@ -114,6 +118,12 @@ def deploy_plan() -> DeployPlan:
             "grantRole",
             lambda c: [VERIFIER_ROLE, c.params.verifier],
             when=lambda c: bool(c.params.verifier),
+        ),
+        WiringCall(
+            "ZooModelNFT",
+            "grantRole",
+            lambda c: [ARBITER_ROLE, c.params.arbiter],
+            when=lambda c: bool(c.params.arbiter),
         ),
         WiringCall(
             "TrainingRewards",

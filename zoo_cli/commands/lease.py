@@ -56,23 +56,34 @@ def offer(
     ctx: typer.Context,
     token: TokenArg,
     price_per_day: Annotated[str, typer.Option("--price-per-day", help="Price per day (0.01eth, ...); charged per second.", show_default=False)],
-    max_: Annotated[str | None, typer.Option("--max", help="Longest lease accepted (default 30d).", show_default=False)] = None,
+    max_: Annotated[str | None, typer.Option("--max", help="Longest lease accepted (default 30d, at most 3650d).", show_default=False)] = None,
+    min_: Annotated[str | None, typer.Option("--min", help="Shortest lease accepted (default 1d).", show_default=False)] = None,
+    min_price: Annotated[str | None, typer.Option("--min-price", help="Least a single lease must pay (default 0).", show_default=False)] = None,
+    hosted: Annotated[str | None, typer.Option("--hosted", help="Hosted lease: API access at this URL, the key is never delivered.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Owner: offer paid leases (priced per second on-chain: per-day ÷ 86,400 rounded down).
 
-    Example: zoo lease offer 1 --price-per-day 0.01eth --max 30d
+    A key lease (the default) hands the lessee this generation's content key for good; --min
+    and --min-price set what the shortest lease costs. --hosted URL offers API access only.
+
+    Example: zoo lease offer 1 --price-per-day 0.01eth --min 7d --max 30d
     """
     from zoo_cli import output
     from zoo_cli.units import parse_amount, parse_duration
     from zoo_cli.workflows.lease import offer as run
 
     s = settings_of(ctx, json=json)
-    data = run(s, token, parse_amount(price_per_day), parse_duration(max_) if max_ else None)
+    data = run(s, token, parse_amount(price_per_day), parse_duration(max_) if max_ else None,
+               min_s=parse_duration(min_) if min_ else None, min_price=parse_amount(min_price) if min_price else 0,
+               hosted=hosted)
     output.render(s, data, lambda d: output.kv([
         ("token", d["token_id"]),
+        ("kind", f"hosted (API at {d['endpoint']}; no key delivered)" if d["endpoint"] else
+         "key (the lessee keeps this generation's key)"),
         ("price", f"{d['lease_price_per_second_wei']} wei/s = {d['effective_price_per_day_eth']} ETH/day (effective)"),
-        ("max lease", d["max_lease"]),
+        ("lease length", f"{d['min_lease']} to {d['max_lease']}"),
+        ("minimum price", f"{d['min_lease_price_eth']} ETH" if int(d["min_lease_price_wei"]) else "-"),
         ("for sale", f"{d['sale_price_eth']} ETH" if int(d["sale_price_wei"]) else "no"),
         ("key commitment", d["key_commitment"]), ("tx", d["tx_hash"]),
     ]))
@@ -93,7 +104,9 @@ def take(ctx: typer.Context, token: TokenArg, for_: DurationOpt, json: JsonOpt =
     data = run(s, token, parse_duration(for_))
     output.render(s, data, lambda d: output.kv([
         ("order", d["order_id"]), ("token", d["token_id"]), ("duration", d["duration"]),
-        ("paid into escrow", f"{d['paid_eth']} ETH"), ("status", "pending: waiting for the owner's key delivery"),
+        ("paid into escrow", f"{d['paid_eth']} ETH"),
+        ("status", f"active: API access at {d['endpoint']} (paid to the owner after the lease unless disputed)"
+         if d["kind"] == "hosted-lease" else "pending: waiting for the owner's key delivery"),
         ("tx", d["tx_hash"]),
     ]))
 
@@ -113,7 +126,11 @@ def status(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
         lst = d["listing"]
         offer_ = "-"
         if lst and lst["for_lease"]:
-            offer_ = f"{lst['lease_price_per_day_eth']} ETH/day, up to {format_duration(lst['max_lease_s'])}"
+            offer_ = (f"{lst['lease_price_per_day_eth']} ETH/day, {format_duration(lst['min_lease_s'])} to "
+                      f"{format_duration(lst['max_lease_s'])}")
+            if int(lst["min_lease_price_wei"]):
+                offer_ += f", at least {lst['min_lease_price_eth']} ETH"
+            offer_ += f"; hosted at {lst['endpoint']}" if lst["lease_kind"] == "hosted" else "; key lease"
         orders = "; ".join(f"#{o['order_id']} {o['kind']} {o['status']} by {o['buyer']}" for o in d["orders"]) or "-"
         return output.kv([
             ("token", d["token_id"]), ("owner", d["owner"]),

@@ -128,23 +128,106 @@ def confirm(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
 @market_app.command("dispute")
 @zoo_command
 def dispute(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
-    """Dispute a delivered key within the dispute window (a verifier settles it)."""
+    """Dispute a delivered key within the dispute window.
+
+    The seller then has the window to reveal the key to an arbiter (`market reveal`); without
+    a reveal you are refunded (`market finalize` after the deadline).
+    """
     from zoo_cli import output
     from zoo_cli.workflows.market import dispute as run
 
     s = settings_of(ctx, json=json)
-    output.render(s, run(s, order), lambda d: f"order {d['order_id']} disputed in tx {d['tx_hash']}; a verifier will settle it")
+    output.render(s, run(s, order), lambda d: f"order {d['order_id']} disputed in tx {d['tx_hash']}; the seller has "
+                                              f"{d['dispute_window']} to reveal the key to an arbiter, else you are refunded")
 
 
 @market_app.command("finalize")
 @zoo_command
 def finalize(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
-    """Release a delivered order to the seller once its dispute window has passed unconfirmed."""
+    """Anyone: end an order past its deadline by its default outcome.
+
+    Delivered and unchallenged: paid to the seller. Disputed without a reveal: refunded.
+    Disputed, revealed, no ruling: paid to the seller. Never delivered: refunded.
+    """
     from zoo_cli import output
     from zoo_cli.workflows.market import finalize as run
 
     s = settings_of(ctx, json=json)
-    output.render(s, run(s, order), lambda d: f"order {d['order_id']} finalized in tx {d['tx_hash']}")
+    output.render(s, run(s, order), lambda d: f"order {d['order_id']} ({d['was']}) {d['status']} in tx {d['tx_hash']}")
+
+
+@market_app.command("reveal")
+@zoo_command
+def reveal(
+    ctx: typer.Context,
+    order: OrderArg,
+    arbiter: Annotated[str | None, typer.Option("--arbiter", help="Arbiter address (default: the first arbiter with published keys).", show_default=False)] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Seller: answer a dispute by revealing the order's key to an arbiter only (encrypted to its keys).
+
+    Without a reveal within the window the buyer is refunded.
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.lease import resolve_address
+    from zoo_cli.workflows.market import reveal as run
+
+    s = settings_of(ctx, json=json)
+    data = run(s, order, resolve_address(s, arbiter) if arbiter else None)
+    output.render(s, data, lambda d: output.kv([
+        ("order", d["order_id"]), ("revealed to", d["arbiter"]), ("envelope", d["envelope_cid"]),
+        ("ruling deadline", f"{d['ruling_deadline']} (then `zoo market finalize {d['order_id']}` pays you)"),
+        ("tx", d["tx_hash"]),
+    ]))
+
+
+@market_app.command("arbitrate")
+@zoo_command
+def arbitrate(
+    ctx: typer.Context,
+    order: OrderArg,
+    check_only: Annotated[bool, typer.Option("--check-only", help="Report the checks, decide nothing.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Arbiter: check the key revealed to you and settle the dispute accordingly.
+
+    The key must open, match the order's key commitment, decrypt the model (or data) and, for
+    data, give the offer's dataset root. Valid: the seller is paid and the buyer receives the
+    checked key. Invalid: the buyer is refunded.
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.market import arbitrate as run
+
+    s = settings_of(ctx, json=json)
+    data = run(s, order, decide=not check_only)
+
+    def human(d):
+        lines = [f"{'ok  ' if c['ok'] else 'FAIL'} {c['check']}: {c['detail']}" for c in d["checks"]]
+        verdict = "valid" if d["valid"] else "invalid"
+        if d["decision"]:
+            lines.append(f"order {d['order_id']}: key {verdict}, {d['decision']}d ({d['status']}) in tx {d['tx_hash']}")
+        else:
+            lines.append(f"order {d['order_id']}: key {verdict} (nothing decided)")
+        return "\n".join(lines)
+
+    output.render(s, data, human)
+
+
+@market_app.command("order")
+@zoo_command
+def order_cmd(ctx: typer.Context, order: OrderArg, json: JsonOpt = False) -> None:
+    """One order: kind, status, parties, amount, dispute state and its deadline."""
+    from zoo_cli import output
+    from zoo_cli.workflows.market import order_status as run
+
+    s = settings_of(ctx, json=json)
+    output.render(s, run(s, order), lambda d: output.kv([
+        ("order", d["order_id"]), ("token", d["token_id"]), ("kind", d["kind"]), ("status", d["status"]),
+        ("seller", d["seller"]), ("buyer", d["buyer"]), ("amount", f"{d['amount_eth']} ETH"),
+        ("disputed at", d["disputed_at"] or "-"),
+        ("revealed", f"to {d['arbiter']} at {d['revealed_at']}" if d["revealed_at"] else "-"),
+        ("deadline", f"{d['deadline']} (then anyone: zoo market finalize {d['order_id']})" if d["deadline"] else "-"),
+    ]))
 
 
 @market_app.command("resolve")
@@ -155,7 +238,7 @@ def resolve(
     refund_buyer: Annotated[bool, typer.Option("--refund/--release", help="Refund the buyer, or release the payment to the seller.")] = True,
     json: JsonOpt = False,
 ) -> None:
-    """Verifier only: settle a disputed order (--refund the buyer or --release to the seller)."""
+    """Arbiter only: settle a disputed order (--refund the buyer or --release to the seller)."""
     from zoo_cli import output
     from zoo_cli.workflows.market import resolve as run
 

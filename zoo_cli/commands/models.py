@@ -83,7 +83,11 @@ def _listing_text(listing: dict | None) -> str:
     if listing.get("for_sale"):
         parts.append(f"for sale at {listing['price_eth']} ETH")
     if listing.get("for_lease"):
-        parts.append(f"for lease at {listing['lease_price_per_day_eth']} ETH/day")
+        from zoo_cli.units import format_duration
+
+        kind = "hosted lease (API only)" if listing.get("lease_kind") == "hosted" else "key lease"
+        parts.append(f"{kind} at {listing['lease_price_per_day_eth']} ETH/day, "
+                     f"{format_duration(listing['min_lease_s'])} to {format_duration(listing['max_lease_s'])}")
     return ", ".join(parts) or "listed"
 
 

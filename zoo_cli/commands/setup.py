@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 @zoo_command
 def init(
     ctx: typer.Context,
-    dev: Annotated[bool, typer.Option("--dev", help="Import the public dev accounts dev0..dev9 (password zoo-dev), make dev9 the verifier and fund the rewards pool. Dev chains only (1337, 31337).")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="Import the public dev accounts dev0..dev9 (password zoo-dev), make dev9 the verifier and dev7 the arbiter and fund the rewards pool. Dev chains only (1337, 31337).")] = False,
     json: JsonOpt = False,
 ) -> None:
     """Create $ZOO_HOME and its config, start the embedded devnet (or use --rpc/--network) and deploy the contracts.
@@ -41,6 +41,8 @@ def init(
             lines.append(f"account     {d['account']}")
         if d.get("verifier"):
             lines.append(f"verifier    {d['verifier']}")
+        if d.get("arbiter"):
+            lines.append(f"arbiter     {d['arbiter']}")
         for name, addr in (d.get("contracts") or {}).items():
             lines.append(f"{name:<20}{addr}")
         return "\n".join(lines)

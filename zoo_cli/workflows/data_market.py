@@ -2,11 +2,15 @@
 
 The owner seals the training JSONL as a container of its own (``data.jsonl`` encrypted under
 a fresh data key, wrapped for the owner), records the data-key commitment on-chain with
-``Marketplace.setDataPrice(tokenId, price, keccak256(dataKey))`` and the container CID in a
-local index (``$ZOO_HOME/market/``) and in the token's public metadata (``training_data``).
+``Marketplace.setDataPrice(tokenId, price, keccak256(dataKey), prevHead, ledgerSteps)`` and
+the container CID in a local index (``$ZOO_HOME/market/``) and in the token's public metadata
+(``training_data``). The offer is bound to a dataset of the token's training ledger: the
+file's Merkle root (the one `zoo train` recorded) must be the datasetRoot of a ledger entry,
+proven on-chain by the entries from it to the token's ledger head (:func:`ledger_proof`).
 A buyer pays into escrow; ``market fulfill`` wraps the data key for the buyer in an
 envelope whose ``envelope.json`` names the data container; ``data get`` checks the key
-against the commitment and the ciphertext, confirms, decrypts and writes the file.
+against the commitment and the ciphertext, decrypts, checks the records' Merkle root against
+the order's dataset root, and only then confirms and writes the file.
 """
 
 from __future__ import annotations
@@ -69,6 +73,56 @@ def data_key(s: Session, token_id: int) -> tuple[bytes, str]:
     return unwrap_for(s.storage, cid, s.address, s.keys), cid
 
 
+def records_root(s: Session, data: bytes) -> bytes | None:
+    """The dataset Merkle root of JSONL ``data`` as `zoo train` records it (invalid lines
+    skipped), or None when it holds no valid record."""
+    import os
+    import tempfile
+
+    from zoo_cli.engine.data import load_records
+    from zoo_cli.errors import ZooError
+
+    s.settings.home.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".records-", suffix=".jsonl", dir=s.settings.home)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return bytes(load_records(Path(tmp), skip_invalid=True).merkle_root)
+    except ZooError:
+        return None
+    finally:
+        os.unlink(tmp)
+
+
+def ledger_proof(s: Session, token_id: int, root: bytes) -> tuple[bytes, list[tuple]] | None:
+    """(prevHead, steps) proving that ``root`` is the datasetRoot of an entry of the token's
+    training ledger (steps: that entry and every later one, as Marketplace.LedgerStep
+    tuples); None when no entry within MAX_LEDGER_PROOF has it. Walks back from the token's
+    head through TrainingLedgerEntry events of any token (a fork starts at its parent's head)."""
+    from zoo_cli.workflows.market import deployment_block
+
+    head, _count = s.call(s.nft.functions.ledgerOf(token_id))
+    by_head = {}
+    for lg in s.nft.events.TrainingLedgerEntry().get_logs(from_block=deployment_block(s)):
+        by_head.setdefault(bytes(lg["args"]["newHead"]), lg["args"])
+    steps: list[tuple] = []
+    h = bytes(head)
+    limit = int(s.call(s.market.functions.MAX_LEDGER_PROOF()))
+    while h in by_head and len(steps) < limit:
+        a = by_head[h]
+        steps.insert(0, (bytes(a["datasetRoot"]), int(a["opsCount"]), bytes(a["modelHash"]), a["signer"]))
+        if bytes(a["datasetRoot"]) == root:
+            return bytes(a["prevHead"]), steps
+        h = bytes(a["prevHead"])
+    return None
+
+
+def _not_in_ledger(name: str, root: str | None, token_id: int) -> BadInput:
+    return BadInput(f"{name} (Merkle root {root or 'none'}) is not the dataset of any training-ledger entry of "
+                    f"token {token_id}: buyers could not check it",
+                    hint=f"sell the JSONL a version was trained on; see `zoo history {token_id}`")
+
+
 def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) -> dict:
     """Owner: offer the encrypted training set at ``price`` (0 withdraws the offer)."""
     from zoo_cli.storage.backend import store_json
@@ -83,6 +137,12 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
     with Session(settings) as s:
         rec = require_owner(s, token_id)
         digest = file_digest(Path(data_path)) if data_path is not None else ""
+        proof = None
+        if data_path is not None and price > 0:  # refuse data no version was trained on, before sealing
+            root = records_root(s, Path(data_path).read_bytes())
+            proof = ledger_proof(s, token_id, root) if root else None
+            if proof is None:
+                raise _not_in_ledger(Path(data_path).name, "0x" + root.hex() if root else None, token_id)
         j = s.journal("data-sell", token_id, price, digest)
 
         def do_seal() -> dict:
@@ -91,8 +151,9 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             manifest = {"kind": "zoo-training-data", "token_id": token_id, "records": records,
                         "sha256": digest, "files": ["data.jsonl"]}
             sealed = seal_model(s.storage, {"data.jsonl": raw}, manifest, {s.address: s.keys.public_bundle()})
+            root = records_root(s, raw)
             return {"cid": str(sealed.cid), "commitment": "0x" + key_commitment(sealed.content_key).hex(),
-                    "records": records}
+                    "records": records, "dataset_root": "0x" + root.hex() if root else None}
 
         if data_path is not None:
             sealed = j.step("seal", do_seal)
@@ -104,11 +165,27 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
                                hint=f"zoo data sell {token_id} --price AMOUNT --data FILE")
             sealed = None
             if cid is not None:
+                from zoo_cli.storage.container import open_model
+
                 key, _ = data_key(s, token_id)
+                known = _index(s).get(str(token_id)) or {}
+                root = known.get("dataset_root")
+                if root is None and price > 0:
+                    got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))
+                    root = "0x" + got.hex() if got else None
                 sealed = {"cid": cid, "commitment": "0x" + key_commitment(key).hex(),
-                          "records": (_index(s).get(str(token_id)) or {}).get("records")}
+                          "records": known.get("records"), "dataset_root": root}
         commitment = bytes.fromhex(sealed["commitment"][2:]) if sealed else b"\0" * 32
-        res = s.transact(s.market.functions.setDataPrice(token_id, price, commitment), journal=j, step="price")
+        prev_head, steps = b"\0" * 32, []
+        if price > 0:
+            root = sealed.get("dataset_root")
+            if proof is None:
+                proof = ledger_proof(s, token_id, bytes.fromhex(root[2:])) if root else None
+            if proof is None:
+                raise _not_in_ledger("the offered data", root, token_id)
+            prev_head, steps = proof
+        res = s.transact(s.market.functions.setDataPrice(token_id, price, commitment, prev_head, steps),
+                         journal=j, step="price")
         uri = rec["metadataURI"]
         if sealed:
             def meta() -> str:
@@ -122,15 +199,17 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
         j.finish()
         return {"token_id": token_id, **wei_fields("price", price), "cid": sealed["cid"] if sealed else None,
                 "records": sealed["records"] if sealed else None, "key_commitment": sealed["commitment"] if sealed else None,
+                "dataset_root": sealed.get("dataset_root") if sealed and price > 0 else None,
                 "token_uri": uri, "tx_hash": res["tx_hash"]}
 
 
 def data_listing(s: Session, token_id: int) -> dict | None:
-    seller, price, commitment, transfer_count = s.call(s.market.functions.dataListings(token_id))
+    seller, price, commitment, transfer_count, root = s.call(s.market.functions.dataListings(token_id))
     _gen, tc, _locked = s.call(s.nft.functions.marketState(token_id))
     if int(price) == 0 or int(transfer_count) != int(tc):
         return None
-    return {"seller": seller, **wei_fields("price", price), "key_commitment": "0x" + bytes(commitment).hex()}
+    return {"seller": seller, **wei_fields("price", price), "key_commitment": "0x" + bytes(commitment).hex(),
+            "dataset_root": "0x" + bytes(root).hex()}
 
 
 def buy(settings: Settings, token_id: int) -> dict:
@@ -163,17 +242,37 @@ def buy(settings: Settings, token_id: int) -> dict:
                 **wei_fields("price", price), "tx_hash": res["tx_hash"]}
 
 
-def get(settings: Settings, token_id: int, out: Path) -> dict:
-    """Buyer: confirm a delivered data order (after checking the key) and decrypt the data to ``out``."""
+def _checked_data(s: Session, o: dict) -> tuple[bytes, str]:
+    """Open the data delivered for order ``o``: key vs commitment and ciphertext (as for a
+    model), then the records' Merkle root vs the order's dataset root. A mismatch raises
+    VerificationFailed (exit 1) with a dispute hint; nothing is confirmed."""
+    from zoo_cli.errors import VerificationFailed
     from zoo_cli.storage.container import open_model
     from zoo_cli.workflows.market import delivered_key_of
 
+    key, cid = delivered_key_of(s, o)
+    data = open_model(s.storage, cid, content_key=key).get("data.jsonl", b"")
+    want = bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"])))
+    got = records_root(s, data)
+    if got != want:
+        raise VerificationFailed(
+            f"order {o['order_id']}: the delivered records (Merkle root {'0x' + got.hex() if got else 'none'}) are not "
+            f"the dataset the offer named (0x{want.hex()}, in the token's training ledger)",
+            hint=f"dispute it within the window: zoo --account {o['buyer']} market dispute {o['order_id']}")
+    return data, cid
+
+
+def get(settings: Settings, token_id: int, out: Path) -> dict:
+    """Buyer: check a delivered data order (key, ciphertext, dataset root), confirm it, and
+    write the data to ``out``."""
     with Session(settings) as s:
         mine = orders_where(s, token_id=token_id, buyer=s.address)
         mine = [o for o in mine if o["kind_id"] == DATA]
         confirmed = None
+        checked: dict[int, tuple[bytes, str]] = {}
         for o in mine:
             if o["status_id"] == DELIVERED:
+                checked[o["order_id"]] = _checked_data(s, o)  # before any confirmation
                 confirmed = _confirm(s, o)
                 o["status_id"] = COMPLETED
         done = [o for o in mine if o["status_id"] == COMPLETED]
@@ -184,10 +283,9 @@ def get(settings: Settings, token_id: int, out: Path) -> dict:
             raise PermissionDenied(f"{s.address} has not bought the training data of token {token_id}",
                                    hint=f"zoo data buy {token_id}")
         order = done[-1]
-        key, cid = delivered_key_of(s, order)
-        files = open_model(s.storage, cid, content_key=key)
-        data = files["data.jsonl"]
+        data, cid = checked.get(order["order_id"]) or _checked_data(s, order)
         atomic_write(Path(out), data, mode=0o600)
         return {"token_id": token_id, "order_id": order["order_id"], "path": str(out), "bytes": len(data),
                 "records": sum(1 for line in data.splitlines() if line.strip()), "cid": cid,
+                "dataset_root": "0x" + bytes(s.call(s.market.functions.orderDatasetRoot(order["order_id"]))).hex(),
                 "confirmed": confirmed is not None}

@@ -322,6 +322,9 @@ def listing_of(s: Session, token_id: int) -> dict | None:
     (_tid, seller, price, for_lease, max_lease, lease_pps, commitment, generation, _x) = s.call(
         market.functions.listings(token_id)
     )
+    min_lease, min_price, lease_kind, endpoint = s.call(market.functions.leaseTerms(token_id))
+    lease = {"min_lease_s": int(min_lease), **wei_fields("min_lease_price", min_price),
+             "lease_kind": ("key", "hosted")[int(lease_kind)] if for_lease else None, "endpoint": endpoint or None}
     return {
         "seller": seller,
         **wei_fields("price", price),
@@ -330,6 +333,7 @@ def listing_of(s: Session, token_id: int) -> dict | None:
         **wei_fields("lease_price_per_second", lease_pps),
         **wei_fields("lease_price_per_day", int(lease_pps) * 86400),
         "max_lease_s": int(max_lease),
+        **lease,
         "key_commitment": "0x" + bytes(commitment).hex(),
         "generation": int(generation),
     }

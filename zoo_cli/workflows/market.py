@@ -8,6 +8,14 @@ buyer's published KeyRegistry bundle, stores the envelope (IPFS) and calls
 against the order's key commitment and the ciphertext, and confirms (`confirm`, or
 automatically through :func:`auto_confirm` before the model is used). A bad key is never
 confirmed: the buyer disputes it within the window.
+
+Disputes end (docs/marketplace.md, "The dispute game"): the seller answers with `reveal`
+(the content key wrapped to an ARBITER's KeyRegistry keys, never published); the arbiter's
+`arbitrate` opens it, checks it against the order's commitment, the ciphertext and (data
+orders) the dataset root, and refunds the buyer or releases the payment while re-delivering
+the checked key to the buyer. Without a reveal the buyer is refunded, without a ruling the
+seller is paid: anyone runs `finalize` (or `refund` for an undelivered order) after the
+deadline.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
 from zoo_cli.units import format_duration, wei_fields
 from zoo_cli.workflows.session import Session
 
-KINDS = ("sale", "lease", "data")
+KINDS = ("sale", "lease", "data", "hosted-lease")
 STATUSES = ("none", "pending", "delivered", "disputed", "completed", "refunded")
 PENDING, DELIVERED, DISPUTED, COMPLETED, REFUNDED = 1, 2, 3, 4, 5
-SALE, LEASE, DATA = 0, 1, 2
+SALE, LEASE, DATA, HOSTED = 0, 1, 2, 3
+LEASE_KINDS = ("key", "hosted")
 
 
 # ---------------------------------------------------------------------------- reads
@@ -55,6 +64,18 @@ def order_json(o: dict) -> dict:
     out = {k: v for k, v in o.items() if k not in ("amount", "key_commitment", "kind_id", "status_id")}
     out.update(wei_fields("amount", o["amount"]))
     out["key_commitment"] = "0x" + o["key_commitment"].hex()
+    return out
+
+
+def dispute_state(s: Session, o: dict) -> dict:
+    """Dispute timestamps, the arbiter revealed to, the dataset root (data orders) and the
+    deadline after which anyone can end the order (``deadline`` None once it ended)."""
+    disputed_at, revealed_at, arbiter = s.call(s.market.functions.disputes(o["order_id"]))
+    deadline = int(s.call(s.market.functions.deadlineOf(o["order_id"])))
+    out = {"disputed_at": int(disputed_at) or None, "revealed_at": int(revealed_at) or None,
+           "arbiter": arbiter if int(arbiter, 16) else None, "deadline": deadline or None}
+    if o["kind_id"] == DATA:
+        out["dataset_root"] = "0x" + bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"]))).hex()
     return out
 
 
@@ -132,15 +153,38 @@ def listing(s: Session, token_id: int) -> dict | None:
     return listing_of(s, token_id)
 
 
-def _list_tx(s: Session, token_id: int, *, price: int, lease_pps: int, max_lease: int, journal, step: str) -> dict:
-    """Marketplace.list with the current key commitment (the owner's content key)."""
+def lease_terms_args(lease: dict | None) -> tuple:
+    """The LeaseTerms tuple of ``Marketplace.list`` from a lease dict (None: no lease offer):
+    ``{"pps", "min_s", "max_s", "min_price", "endpoint"}`` (an endpoint makes it hosted)."""
+    if not lease:
+        return (0, 0, 0, 0, 0, "")
+    endpoint = lease.get("endpoint") or ""
+    return (int(lease["pps"]), int(lease["min_s"]), int(lease["max_s"]), int(lease.get("min_price") or 0),
+            1 if endpoint else 0, endpoint)
+
+
+def lease_of(current: dict | None) -> dict | None:
+    """The lease terms of a listing (as :func:`listing` returns it), to keep them on re-listing."""
+    if not current or not current["for_lease"]:
+        return None
+    return {"pps": int(current["lease_price_per_second_wei"]), "min_s": int(current["min_lease_s"]),
+            "max_s": int(current["max_lease_s"]), "min_price": int(current["min_lease_price_wei"]),
+            "endpoint": current.get("endpoint") or ""}
+
+
+def _list_tx(s: Session, token_id: int, *, price: int, lease: dict | None, journal, step: str) -> dict:
+    """Marketplace.list with the current key commitment (the owner's content key; none is
+    needed for a hosted-only lease offer)."""
     from zoo_cli.storage.container import key_commitment
 
     rec = require_owner(s, token_id)
-    key, _cid = current_key(s, token_id, rec)
-    commitment = key_commitment(key)
-    res = s.transact(s.market.functions.list(token_id, price, lease_pps, max_lease, commitment),
-                     journal=journal, step=step)
+    terms = lease_terms_args(lease)
+    if price or (lease and not terms[5]):
+        key, _cid = current_key(s, token_id, rec)
+        commitment = key_commitment(key)
+    else:
+        commitment = b"\0" * 32
+    res = s.transact(s.market.functions.list(token_id, price, terms, commitment), journal=journal, step=step)
     return {"tx_hash": res["tx_hash"], "key_commitment": "0x" + commitment.hex(), "generation": int(rec["generation"])}
 
 
@@ -152,10 +196,8 @@ def sell(settings: Settings, token_id: int, price: int) -> dict:
         raise BadInput("--price must be positive", hint="e.g. --price 0.5eth")
     with Session(settings) as s:
         current = listing(s, token_id)
-        lease_pps = int(current["lease_price_per_second_wei"]) if current and current["for_lease"] else 0
-        max_lease = int(current["max_lease_s"]) if current and current["for_lease"] else 0
         j = s.journal("market-sell", token_id, price)
-        res = _list_tx(s, token_id, price=price, lease_pps=lease_pps, max_lease=max_lease, journal=j, step="list")
+        res = _list_tx(s, token_id, price=price, lease=lease_of(current), journal=j, step="list")
         j.finish()
         royalties = royalty_splits(s, token_id, price)
         return {"token_id": token_id, **wei_fields("price", price), "royalties": royalties,
@@ -230,6 +272,9 @@ def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
 
     oid = o["order_id"]
     hint = f"dispute it within the window: zoo --account {o['buyer']} market dispute {oid}"
+    if o["kind_id"] == HOSTED:
+        raise NotFound(f"order {oid} is a hosted lease: no key is ever delivered",
+                       hint="use the lease's endpoint (`zoo lease status TOKEN`)")
     ref = envelope_ref(s, oid)
     if ref is None:
         raise NotFound(f"no key was delivered for order {oid} yet", hint="the seller runs `zoo market fulfill`")
@@ -297,7 +342,8 @@ def auto_confirm(session: Session, token_id: int) -> list[dict]:
     VerificationFailed (exit 1) with a hint to dispute."""
     done = []
     for o in orders_where(session, token_id=token_id, buyer=session.address, statuses=(DELIVERED,)):
-        done.append(_confirm(session, o))
+        if o["kind_id"] != HOSTED:  # a hosted lease has no key to check
+            done.append(_confirm(session, o))
     return done
 
 
@@ -318,25 +364,216 @@ def dispute(settings: Settings, order_id: int) -> dict:
 
 
 def finalize(settings: Settings, order_id: int) -> dict:
-    """Release a delivered order whose dispute window passed without a confirmation (anyone)."""
+    """Anyone: end an order past its deadline by its default outcome — a delivered order whose
+    dispute window passed completes (``finalize``); a dispute with no reveal in time refunds the
+    payer, one with a reveal no arbiter ruled on completes (``timeoutDispute``); an undelivered
+    order past its delivery timeout refunds the payer (``refund``)."""
     with Session(settings) as s:
         o = read_order(s, order_id)
+        if o["status_id"] in (COMPLETED, REFUNDED):
+            raise OperationFailed(f"order {order_id} is already {o['status']}")
+        deadline = int(s.call(s.market.functions.deadlineOf(order_id)))
+        if s.now() <= deadline:
+            raise OperationFailed(f"order {order_id} ({o['status']}) can be ended only after its deadline "
+                                  f"{deadline} ({deadline - s.now() + 1}s from now)",
+                                  hint=f"see `zoo market order {order_id}`; retry after the deadline")
+        fn = {DELIVERED: s.market.functions.finalize, DISPUTED: s.market.functions.timeoutDispute,
+              PENDING: s.market.functions.refund}[o["status_id"]]
         j = s.journal("finalize", order_id)
-        res = s.transact(s.market.functions.finalize(order_id), journal=j, step="finalize")
+        res = s.transact(fn(order_id), journal=j, step="finalize")
         j.finish()
-        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "completed",
-                "tx_hash": res["tx_hash"]}
+        refunded = any(e["name"] == "OrderRefunded" for e in res["events"])
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"],
+                "was": o["status"], "status": "refunded" if refunded else "completed", "tx_hash": res["tx_hash"]}
+
+
+def _require_arbiter(s: Session) -> None:
+    from zoo_cli.chain.suite import ARBITER_ROLE
+
+    if not s.call(s.nft.functions.hasRole(ARBITER_ROLE, s.address)):
+        raise PermissionDenied(f"{s.address} is not an arbiter (ARBITER_ROLE)",
+                               hint="pass --account of an arbiter (on a dev chain: dev7)")
 
 
 def resolve(settings: Settings, order_id: int, refund_buyer: bool) -> dict:
-    """Settle a disputed order (VERIFIER role): refund the buyer or release to the seller."""
+    """Settle a disputed order (ARBITER role): refund the buyer or release to the seller."""
     with Session(settings) as s:
+        _require_arbiter(s)
         o = read_order(s, order_id)
         j = s.journal("resolve", order_id, refund_buyer)
-        res = s.transact(s.market.functions.resolveDispute(order_id, refund_buyer), journal=j, step="resolve")
+        res = s.transact(s.market.functions.resolveDispute(order_id, refund_buyer, ""), journal=j, step="resolve")
         j.finish()
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"],
                 "status": "refunded" if refund_buyer else "completed", "tx_hash": res["tx_hash"]}
+
+
+def arbiters(s: Session) -> list[str]:
+    """Accounts that hold ARBITER_ROLE now (from RoleGranted events), oldest grant first."""
+    from zoo_cli.chain.suite import ARBITER_ROLE
+
+    logs = s.nft.events.RoleGranted().get_logs(from_block=deployment_block(s),
+                                                argument_filters={"role": ARBITER_ROLE})
+    out: list[str] = []
+    for lg in logs:
+        a = lg["args"]["account"]
+        if a not in out and s.call(s.nft.functions.hasRole(ARBITER_ROLE, a)):
+            out.append(a)
+    return out
+
+
+def _order_key(s: Session, o: dict) -> tuple[bytes, str]:
+    """The seller's key of order ``o`` (content key, or data key) and the container CID."""
+    if o["kind_id"] == DATA:
+        from zoo_cli.workflows.data_market import data_key
+
+        return data_key(s, o["token_id"])
+    from zoo_cli.workflows.models import read_record
+
+    return current_key(s, o["token_id"], read_record(s, o["token_id"]))
+
+
+def reveal(settings: Settings, order_id: int, arbiter: str | None = None) -> dict:
+    """Seller: answer a dispute by revealing the order's key to an arbiter only (wrapped to the
+    arbiter's KeyRegistry keys; the envelope CID goes on-chain, the key never in clear)."""
+    from zoo_cli.storage.container import key_commitment, wrap_for
+    from zoo_cli.workflows.keys import bundle_from_registry
+
+    with Session(settings) as s:
+        o = read_order(s, order_id)
+        me = s.address
+        if me.lower() != o["seller"].lower() and not s.call(s.nft.functions.isApprovedForAll(o["seller"], me)):
+            raise PermissionDenied(f"{me} is not the seller of order {order_id}",
+                                   hint=f"the seller is {o['seller']}; pass --account of the seller")
+        if o["status_id"] != DISPUTED:
+            raise OperationFailed(f"order {order_id} is {o['status']}, not disputed: nothing to reveal")
+        if o["kind_id"] == HOSTED:
+            raise BadInput(f"order {order_id} is a hosted lease: there is no key to reveal",
+                           hint="send the arbiter your service's evidence; the arbiter rules with `zoo market resolve`")
+        st = dispute_state(s, o)
+        if st["revealed_at"]:
+            raise OperationFailed(f"order {order_id} was already revealed to {st['arbiter']}",
+                                  hint=f"the arbiter runs `zoo market arbitrate {order_id}`")
+        if s.now() > st["deadline"]:
+            raise OperationFailed(f"the reveal window of order {order_id} closed at {st['deadline']}",
+                                  hint=f"anyone can now run `zoo market finalize {order_id}` (refunds the buyer)")
+        from zoo_cli.chain.suite import ARBITER_ROLE
+
+        if arbiter is None:
+            candidates = [a for a in arbiters(s) if bundle_from_registry(s, a) is not None]
+            if not candidates:
+                raise NotFound("no arbiter with published encryption keys",
+                               hint="an arbiter runs `zoo --account ARBITER account publish-keys` (dev chain: dev7)")
+            arbiter = candidates[0]
+        elif not s.call(s.nft.functions.hasRole(ARBITER_ROLE, arbiter)):
+            raise BadInput(f"{arbiter} is not an arbiter (ARBITER_ROLE)", hint="omit --arbiter to pick one")
+        bundle = bundle_from_registry(s, arbiter)
+        if bundle is None:
+            raise NotFound(f"arbiter {arbiter} has published no encryption keys",
+                           hint=f"the arbiter runs `zoo --account {arbiter} account publish-keys`")
+        key, cid = _order_key(s, o)
+        if key_commitment(key) != o["key_commitment"]:
+            raise VerificationFailed(f"order {order_id}: your key does not match the order's key commitment",
+                                     hint="nothing to reveal that would convince an arbiter")
+        j = s.journal("reveal", order_id, arbiter)
+        env = j.step("envelope", lambda: str(wrap_for(s.storage, key, arbiter, bundle, model_cid=cid)))
+        res = s.transact(s.market.functions.revealKey(order_id, arbiter, env), journal=j, step="reveal")
+        j.finish()
+        window = int(s.call(s.market.functions.disputeWindow()))
+        return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "arbiter": arbiter,
+                "envelope_cid": env, "ruling_deadline": s.now() + window, "tx_hash": res["tx_hash"]}
+
+
+def revealed_ref(s: Session, order_id: int) -> str | None:
+    logs = list(s.market.events.KeyRevealed().get_logs(from_block=deployment_block(s),
+                                                       argument_filters={"orderId": order_id}))
+    return logs[-1]["args"]["evidenceRef"] if logs else None
+
+
+def _check_revealed(s: Session, o: dict, ref: str) -> tuple[bytes | None, str | None, list[dict]]:
+    """The arbiter's checks of a revealed key: it opens, matches the commitment, decrypts the
+    order's ciphertext and (data) its records have the order's dataset root."""
+    import json
+
+    from zoo_cli.storage.container import check_content_key, key_commitment, open_envelope
+
+    checks: list[dict] = []
+
+    def check(name: str, ok: bool, detail: str) -> bool:
+        checks.append({"check": name, "ok": ok, "detail": detail})
+        return ok
+
+    try:
+        key = open_envelope(s.storage, ref, s.address, s.keys)
+        meta = json.loads(s.storage.read(s.storage.resolve(ref, "envelope.json")))
+    except Exception as err:  # noqa: BLE001 - an unopenable reveal is a failed reveal
+        check("open", False, f"the revealed envelope {ref} cannot be opened: {err}")
+        return None, None, checks
+    check("open", True, f"envelope {ref} opened")
+    if not check("commitment", key_commitment(key) == o["key_commitment"],
+                 "keccak256(key) equals the order's key commitment" if key_commitment(key) == o["key_commitment"]
+                 else "keccak256(key) differs from the order's key commitment"):
+        return key, None, checks
+    if o["kind_id"] == DATA:
+        cid = meta.get("model")
+    else:
+        from zoo_cli.workflows.models import cid_of, read_record
+
+        cid = cid_of(read_record(s, o["token_id"])["modelHash"])
+    try:
+        check_content_key(s.storage, cid, key, o["key_commitment"])
+        check("ciphertext", True, f"the key decrypts {cid}")
+    except Exception as err:  # noqa: BLE001 - any failure to decrypt fails the reveal
+        check("ciphertext", False, f"the key does not decrypt {cid}: {getattr(err, 'message', err)}")
+        return key, cid, checks
+    if o["kind_id"] == DATA:
+        from zoo_cli.storage.container import open_model
+        from zoo_cli.workflows.data_market import records_root
+
+        want = bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"])))
+        got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))
+        check("dataset", got == want, f"records root {'0x' + got.hex() if got else 'none'} "
+              f"{'equals' if got == want else 'differs from'} the order's dataset root 0x{want.hex()}")
+    return key, cid, checks
+
+
+def arbitrate(settings: Settings, order_id: int, *, decide: bool = True) -> dict:
+    """Arbiter: open the key the seller revealed to you, check it against the order's
+    commitment, the ciphertext and (data) the dataset root; then (``decide``) release the
+    payment and deliver the checked key to the buyer, or refund the buyer."""
+    from zoo_cli.storage.container import wrap_for
+    from zoo_cli.workflows.keys import bundle_from_registry
+
+    with Session(settings) as s:
+        _require_arbiter(s)
+        o = read_order(s, order_id)
+        if o["status_id"] != DISPUTED:
+            raise OperationFailed(f"order {order_id} is {o['status']}, not disputed")
+        st = dispute_state(s, o)
+        if not st["revealed_at"]:
+            raise OperationFailed(f"the seller of order {order_id} has not revealed the key yet",
+                                  hint=f"after {st['deadline']} anyone runs `zoo market finalize {order_id}` (refunds "
+                                       f"the buyer); or rule now with `zoo market resolve {order_id} --refund`")
+        if st["arbiter"].lower() != s.address.lower():
+            raise PermissionDenied(f"order {order_id} was revealed to arbiter {st['arbiter']}, not to you",
+                                   hint=f"pass --account of {st['arbiter']}")
+        key, cid, checks = _check_revealed(s, o, revealed_ref(s, order_id))
+        valid = all(c["ok"] for c in checks)
+        out = {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "buyer": o["buyer"],
+               "seller": o["seller"], "valid": valid, "checks": checks, "decision": None, "status": "disputed",
+               "envelope_cid": None, "tx_hash": None}
+        if not decide:
+            return out
+        j = s.journal("arbitrate", order_id)
+        env = ""
+        if valid:
+            bundle = bundle_from_registry(s, o["buyer"])
+            if bundle is not None:  # re-deliver the checked key (the buyer's first one may have been bad)
+                env = j.step("envelope", lambda: str(wrap_for(s.storage, key, o["buyer"], bundle, model_cid=cid)))
+        res = s.transact(s.market.functions.resolveDispute(order_id, not valid, env), journal=j, step="resolve")
+        j.finish()
+        out.update(decision="release" if valid else "refund", status="completed" if valid else "refunded",
+                   envelope_cid=env or None, tx_hash=res["tx_hash"])
+        return out
 
 
 def refund(settings: Settings, order_id: int) -> dict:
@@ -395,7 +632,8 @@ def buy(settings: Settings, token_id: int) -> dict:
 
 def order_status(settings: Settings, order_id: int) -> dict[str, Any]:
     with Session(settings) as s:
-        return order_json(read_order(s, order_id))
+        o = read_order(s, order_id)
+        return {**order_json(o), **dispute_state(s, o)}
 
 
 def publish_keys(settings: Settings) -> dict:

@@ -24,13 +24,17 @@ interface IZooModelNFTCore {
         view
         returns (uint256 generation, uint256 transferCount, uint256 lockedUntil);
 
+    /// @notice Training-ledger head and entry count of `tokenId`.
+    function ledgerOf(uint256 tokenId) external view returns (bytes32 head, uint256 count);
+
     /// @notice ERC-2981-style split among the creators of the direct parents.
     function royaltySplits(uint256 tokenId, uint256 salePrice)
         external
         view
         returns (address[] memory receivers, uint256[] memory amounts);
 
-    /// @notice Marketplace hook: lock (or unlock with 0) transfers, updates and setUser.
+    /// @notice Marketplace hook: lock (or unlock with 0) transfers, updates and setUser;
+    /// `until` must fit the NFT's uint40 lock (reverts otherwise, never truncates).
     function setLock(uint256 tokenId, uint64 until) external;
 
     /// @notice Marketplace hook: move a sold token (the marketplace holds no approval).

@@ -62,6 +62,7 @@ abstract contract ZooTest is Assertions {
     address internal bob;
     address internal carol;
     address internal verifier;
+    address internal arbiter;
 
     bytes32 internal constant BASE = keccak256("zoo-tiny");
     bytes32 internal constant EVAL_SET = keccak256("eval-set-root");
@@ -89,6 +90,8 @@ abstract contract ZooTest is Assertions {
         keys = new KeyRegistry();
         nft.setModules(address(market), address(rewards), address(evals), address(specs));
         nft.grantRole(nft.VERIFIER_ROLE(), verifier);
+        arbiter = vm.addr(0xA4B17E4);
+        nft.grantRole(market.ARBITER_ROLE(), arbiter);
         vm.deal(alice, 100 ether);
         vm.deal(bob, 100 ether);
         vm.deal(carol, 100 ether);
