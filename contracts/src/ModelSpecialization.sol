@@ -10,10 +10,13 @@ import {IZooModelNFTCore, IEvaluationRegistry, IZooZkNFT, IZkEvaluation} from ".
 /// (role on ZooModelNFT) as EIP-712 typed data in domain {name: "ZooModelSpecialization",
 /// version: "1", chainId, verifyingContract: this}:
 ///
-///   SpecializationProof(uint256 modelId,uint8 spec,uint256 score,uint256 experience,
-///     uint256 successRate,bytes32 evidenceHash,bytes32 evalSet,uint256 deadline)
+///   SpecializationProof(uint256 modelId,uint256 generation,bytes32 modelHash,uint8 spec,
+///     uint256 score,uint256 experience,uint256 successRate,bytes32 evidenceHash,
+///     bytes32 evalSet,uint256 deadline)
 ///
-/// The evaluation set must be registered. certificateHash = keccak256(proof). A later proof
+/// The proof is bound to the version the verifier evaluated: `generation` and `modelHash`
+/// must be the token's current ones (a proof for an older version, or for another token's
+/// container, is refused). The evaluation set must be registered. certificateHash = keccak256(proof). A later proof
 /// replaces a specialization only with a strictly higher score. The model's best
 /// specialization becomes its headline `specialization` on the NFT.
 ///
@@ -49,6 +52,8 @@ contract ModelSpecialization is EIP712 {
     /// @notice The signed statement (see contract NatSpec for the EIP-712 type string).
     struct SpecializationProof {
         uint256 modelId;
+        uint256 generation;
+        bytes32 modelHash;
         uint8 spec;
         uint256 score;
         uint256 experience;
@@ -59,7 +64,7 @@ contract ModelSpecialization is EIP712 {
     }
 
     bytes32 public constant SPECIALIZATION_PROOF_TYPEHASH = keccak256(
-        "SpecializationProof(uint256 modelId,uint8 spec,uint256 score,uint256 experience,uint256 successRate,bytes32 evidenceHash,bytes32 evalSet,uint256 deadline)"
+        "SpecializationProof(uint256 modelId,uint256 generation,bytes32 modelHash,uint8 spec,uint256 score,uint256 experience,uint256 successRate,bytes32 evidenceHash,bytes32 evalSet,uint256 deadline)"
     );
     bytes32 private constant VERIFIER_ROLE = keccak256("VERIFIER_ROLE");
     uint256 public constant MAX_SCORE = 10_000;
@@ -95,6 +100,8 @@ contract ModelSpecialization is EIP712 {
     error SpecializationProofMismatch(uint256 modelId, uint8 spec);
     /// @notice The proof's deadline has passed.
     error SpecializationProofExpired(uint256 deadline);
+    /// @notice The proof is for another version of the model (generation or model hash).
+    error SpecializationProofStale(uint256 modelId, uint256 generation, bytes32 modelHash);
     /// @notice The signer is not a verifier.
     error SpecializationNotVerifier(address signer);
     /// @notice Score or success rate above 10000.
@@ -127,7 +134,10 @@ contract ModelSpecialization is EIP712 {
         if (p.deadline < block.timestamp) revert SpecializationProofExpired(p.deadline);
         if (p.score > MAX_SCORE) revert SpecializationValueOutOfRange(p.score);
         if (p.successRate > MAX_SCORE) revert SpecializationValueOutOfRange(p.successRate);
-        nft.ownerOf(modelId); // reverts ERC721NonexistentToken for unknown models
+        (uint256 generation,,) = nft.marketState(modelId); // ERC721NonexistentToken for unknown models
+        if (p.generation != generation || p.modelHash != nft.modelHashOf(modelId)) {
+            revert SpecializationProofStale(modelId, p.generation, p.modelHash);
+        }
         address signer = ECDSA.recover(_hashTypedDataV4(_structHash(p)), signature);
         if (!nft.hasRole(VERIFIER_ROLE, signer)) revert SpecializationNotVerifier(signer);
         evaluationRegistry.requireRegistered(p.evalSet);
@@ -217,6 +227,8 @@ contract ModelSpecialization is EIP712 {
             abi.encode(
                 SPECIALIZATION_PROOF_TYPEHASH,
                 p.modelId,
+                p.generation,
+                p.modelHash,
                 p.spec,
                 p.score,
                 p.experience,

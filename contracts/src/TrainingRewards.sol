@@ -8,9 +8,15 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooMo
 /// @notice Credits REWARD_PER_TRAINING * quality / 100 per verified update, quality in
 /// [0, 100 * QUALITY_MULTIPLIER] from the verifier-signed report. Anti-gaming: one reward
 /// per (token, generation), one per dataset Merkle root across all tokens (forks cannot
-/// re-earn on the same data), at most `capPerPeriod` per owner per `period`, and never more
-/// than the pool holds beyond what it already owes (solvency: totalOwed <= balance).
-/// Rewards accrue to the model; its current owner claims them. Callers: the NFT (verified
+/// re-earn on the same data), only for an improvement — a verified score above the token's
+/// best verified score from the same source (signed reports and zk evaluations count
+/// separately; a fork or merge starts from its direct parents' best), at most
+/// `capPerPeriod` per owner AND per token per `period` (moving a token to another address
+/// does not reset its cap), and never more than the pool holds beyond what it already owes
+/// (solvency: totalOwed <= balance). Rewards accrue to the model; its current owner claims
+/// them, not while the token is locked by a pending order or a paid lease (a seller cannot
+/// empty a token it is selling). Not stoppable here: Sybil owners (fresh tokens and
+/// addresses), and dataset roots and op counts are the owner's claims. Callers: the NFT (verified
 /// reports) and the NFT's zk module (zero-knowledge evaluations; it passes the policy hash as
 /// `datasetRoot`, so one policy earns once across all tokens).
 contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
@@ -34,6 +40,10 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     mapping(bytes32 datasetRoot => bool) public rewardedDataset;
     /// @notice Credited per owner per period index (timestamp / period).
     mapping(address owner => mapping(uint256 periodIndex => uint256)) public creditedInPeriod;
+    /// @notice Credited per token per period index (timestamp / period).
+    mapping(uint256 modelId => mapping(uint256 periodIndex => uint256)) public tokenCreditedInPeriod;
+    // best verified score + 1 per model and crediting source (0 = none recorded yet)
+    mapping(uint256 modelId => mapping(address source => uint256)) private _best;
     /// @notice Sum of unclaimed rewards (the pool's liabilities).
     uint256 public totalOwed;
 
@@ -44,7 +54,8 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         uint256 indexed modelId, address indexed owner, uint256 generation, bytes32 datasetRoot, uint256 amount
     );
     /// @notice A verified update earned nothing; reason: 1 generation already rewarded,
-    /// 2 dataset already rewarded, 3 owner's period cap reached, 4 pool empty, 5 quality 0.
+    /// 2 dataset already rewarded, 3 owner's or token's period cap reached, 4 pool empty,
+    /// 5 quality 0, 6 no improvement on the token's best verified score.
     event TrainingRewardSkipped(uint256 indexed modelId, uint256 generation, bytes32 datasetRoot, uint8 reason);
     /// @notice The owner claimed a model's rewards.
     event RewardsClaimed(uint256 indexed modelId, address indexed owner, uint256 amount);
@@ -59,6 +70,8 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     error TrainingRewardsTransferFailed(address to, uint256 amount);
     /// @notice Funding with zero value, or a zero period.
     error TrainingRewardsInvalidAmount();
+    /// @notice The token is locked (pending order or paid lease): claim after it ends.
+    error TrainingRewardsTokenLocked(uint256 modelId, uint256 lockedUntil);
 
     /// @param nft_ The model NFT. @param capPerPeriod_ Cap per owner per period (wei).
     /// @param period_ Cap period (seconds, > 0).
@@ -82,22 +95,32 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
 
     /// @inheritdoc ITrainingRewards
     /// @dev Never reverts on policy grounds: a verified update must not fail for lack of reward.
-    function creditTraining(uint256 modelId, uint256 generation, bytes32 datasetRoot, address owner, uint256 quality)
-        external
-        returns (uint256 credited)
-    {
+    function creditTraining(
+        uint256 modelId,
+        uint256 generation,
+        bytes32 datasetRoot,
+        address owner,
+        uint256 quality,
+        uint256 score
+    ) external returns (uint256 credited) {
         if (msg.sender != address(nft) && msg.sender != IZooZkNFT(address(nft)).zkModule()) {
             revert TrainingRewardsOnlyNFT(msg.sender);
         }
+        uint256 best = _bestOf(modelId, msg.sender);
+        if (score > best) _best[modelId][msg.sender] = score + 1;
+        else if (_best[modelId][msg.sender] == 0) _best[modelId][msg.sender] = best + 1;
         uint8 reason;
         if (rewardedGeneration[modelId][generation]) reason = 1;
         else if (rewardedDataset[datasetRoot]) reason = 2;
         else if (quality == 0) reason = 5;
+        else if (score <= best) reason = 6;
         uint256 periodIndex = block.timestamp / period;
         if (reason == 0) {
             if (quality > 100 * QUALITY_MULTIPLIER) quality = 100 * QUALITY_MULTIPLIER;
             credited = REWARD_PER_TRAINING * quality / 100;
             uint256 used = creditedInPeriod[owner][periodIndex];
+            uint256 tokenUsed = tokenCreditedInPeriod[modelId][periodIndex];
+            if (tokenUsed > used) used = tokenUsed;
             uint256 room = used >= capPerPeriod ? 0 : capPerPeriod - used;
             if (credited > room) credited = room;
             if (credited == 0) reason = 3;
@@ -112,15 +135,26 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         rewardedGeneration[modelId][generation] = true;
         rewardedDataset[datasetRoot] = true;
         creditedInPeriod[owner][periodIndex] += credited;
+        tokenCreditedInPeriod[modelId][periodIndex] += credited;
         modelRewards[modelId] += credited;
         userRewards[owner] += credited;
         totalOwed += credited;
         emit TrainingRewarded(modelId, owner, generation, datasetRoot, credited);
     }
 
-    /// @notice Claim a model's unclaimed rewards (current owner only; pull payment).
+    /// @notice Best verified score (0-10000) of `modelId` from `source` (the NFT for signed
+    /// reports, the zk module for zk evaluations); a model with none yet inherits the best of
+    /// its direct parents. A reward needs a score above it.
+    function bestVerifiedScore(uint256 modelId, address source) external view returns (uint256) {
+        return _bestOf(modelId, source);
+    }
+
+    /// @notice Claim a model's unclaimed rewards (current owner only, token not locked by a
+    /// pending order or paid lease; pull payment).
     function claimRewards(uint256 modelId) external nonReentrant {
         if (nft.ownerOf(modelId) != msg.sender) revert TrainingRewardsNotOwner(modelId, msg.sender);
+        (,, uint256 lockedUntil) = nft.marketState(modelId);
+        if (lockedUntil > block.timestamp) revert TrainingRewardsTokenLocked(modelId, lockedUntil);
         uint256 amount = modelRewards[modelId];
         if (amount == 0) revert TrainingRewardsNothingToClaim(modelId);
         modelRewards[modelId] = 0;
@@ -128,5 +162,16 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         emit RewardsClaimed(modelId, msg.sender, amount);
         (bool ok,) = payable(msg.sender).call{value: amount}("");
         if (!ok) revert TrainingRewardsTransferFailed(msg.sender, amount);
+    }
+
+    // Stored best (+1), or for a model with none yet the best of its direct parents (≤ 8).
+    function _bestOf(uint256 modelId, address source) private view returns (uint256 best) {
+        uint256 stored = _best[modelId][source];
+        if (stored != 0) return stored - 1;
+        uint256[] memory parents = nft.parentsOf(modelId);
+        for (uint256 i; i < parents.length; ++i) {
+            uint256 p = _best[parents[i]][source];
+            if (p > best + 1) best = p - 1;
+        }
     }
 }

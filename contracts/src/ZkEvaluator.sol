@@ -11,7 +11,14 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT, IZkEvaluation} from "./in
 /// reusable Halo2 verifier returns), counts correct predictions and records the accuracy on
 /// the NFT as `zkPerformance`. A zk-proven evaluation counts as verified for rewards: the
 /// pool is credited once per (token, generation) and once per policy hash (passed as the
-/// dataset root), quality = accuracy * 2 / 100.
+/// dataset root), quality = accuracy * 2 / 100, only for an improvement on the token's best.
+///
+/// Binding (issue 13): the evaluation set's labels travel in calldata, so a set is public
+/// once used. A VERIFIER therefore registers each set for ONE token and its current
+/// generation (a fresh draw per evaluation); the first accepted proof on it consumes it.
+/// A proof cannot be replayed onto another token (ZkEvalSetWrongToken), after an update
+/// (ZkEvalSetStale) or again (ZkEvalSetUsed), and an older set never overwrites the result
+/// of a newer one (sets are numbered; each token only moves forward).
 ///
 /// Instance layout per chunk of BATCH records:
 ///   [0] param hash, [1 .. 1+BATCH*FEATURES) features, [1+BATCH*FEATURES .. ) predicted slots.
@@ -37,7 +44,13 @@ contract ZkEvaluator is IZkEvaluation {
         uint64 registeredAt;
         string cid;
         bytes32[] taskIds;
+        uint256 tokenId;
+        uint32 generation;
+        uint64 seq;
     }
+
+    /// @notice Least delay before a changed verifier takes effect (the first one is immediate).
+    uint256 public constant VERIFIER_DELAY = 2 days;
 
     /// @notice The model NFT (roles, ownership, policy commitments, zkPerformance).
     address public immutable nft;
@@ -45,6 +58,14 @@ contract ZkEvaluator is IZkEvaluation {
     address public verifier;
     /// @notice keccak256 of the architecture's vka registered on `verifier`.
     bytes32 public vkaDigest;
+    /// @notice Number of sets registered so far (each set's `seq` is its 1-based index).
+    uint64 public setCount;
+    /// @notice `seq` of the last set a proof of the token was accepted on (0 = none).
+    mapping(uint256 tokenId => uint64) public lastSeq;
+    /// @notice A proposed verifier change (setVerifier after the first) and when it applies.
+    address public pendingVerifier;
+    bytes32 public pendingVkaDigest;
+    uint256 public pendingVerifierEta;
 
     mapping(bytes32 commitment => ZkEvalSet) private _sets;
     /// @notice Last proven evaluation per token: the token's generation + 1 then (0 = none).
@@ -56,6 +77,10 @@ contract ZkEvaluator is IZkEvaluation {
     event ZkVerifierSet(address verifier, bytes32 vkaDigest);
     /// @notice A VERIFIER registered a zk evaluation set.
     event ZkEvalSetRegistered(bytes32 indexed commitment, address indexed registrar, uint32 n, bytes32[] taskIds, string cid);
+    /// @notice The set was drawn for `tokenId` at `generation` (its `seq`-th set).
+    event ZkEvalSetBound(bytes32 indexed commitment, uint256 indexed tokenId, uint256 generation, uint64 seq);
+    /// @notice The admin proposed another verifier, effective from `eta` (executeVerifier).
+    event ZkVerifierProposed(address verifier, bytes32 vkaDigest, uint256 eta);
     /// @notice A proof of the committed policy's evaluation was accepted.
     event ZkEvaluated(
         uint256 indexed tokenId,
@@ -92,36 +117,74 @@ contract ZkEvaluator is IZkEvaluation {
     error ZkEvalCommitment(bytes32 commitment);
     /// @notice The verifier rejected a proof or used another verification key.
     error ZkEvalProofRejected(uint256 chunk);
+    /// @notice The set was registered for another token.
+    error ZkEvalSetWrongToken(bytes32 commitment, uint256 tokenId);
+    /// @notice The set was drawn for an older generation of the token.
+    error ZkEvalSetStale(bytes32 commitment, uint256 setGeneration, uint256 currentGeneration);
+    /// @notice The set was already used, or a newer set of the token was (no rollback).
+    error ZkEvalSetUsed(bytes32 commitment, uint64 seq, uint64 lastSeq);
+    /// @notice No proposed verifier, or its delay has not passed.
+    error ZkVerifierTimelock(uint256 eta);
 
     /// @param nft_ The model NFT.
     constructor(address nft_) {
         nft = nft_;
     }
 
-    /// @notice Point at the reusable verifier and the vka digest its registerVka returned (admin).
+    /// @notice Point at the reusable verifier and the vka digest its registerVka returned
+    /// (admin). Immediate only while none is set (the verifier is generated per installation,
+    /// after deployment); a change afterwards is a proposal that executeVerifier applies after
+    /// VERIFIER_DELAY (the admin cannot swap in a lenient verifier unannounced).
     function setVerifier(address verifier_, bytes32 vkaDigest_) external {
-        if (!IZooModelNFTCore(nft).hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert ZkNotAdmin(msg.sender);
-        verifier = verifier_;
-        vkaDigest = vkaDigest_;
-        emit ZkVerifierSet(verifier_, vkaDigest_);
+        _onlyAdmin();
+        if (verifier == address(0)) {
+            _setVerifier(verifier_, vkaDigest_);
+        } else {
+            uint256 eta = block.timestamp + VERIFIER_DELAY;
+            (pendingVerifier, pendingVkaDigest, pendingVerifierEta) = (verifier_, vkaDigest_, eta);
+            emit ZkVerifierProposed(verifier_, vkaDigest_, eta);
+        }
     }
 
-    /// @notice Register an evaluation set (VERIFIER only): its commitment, size, tasks and CID.
-    function registerZkEvalSet(bytes32 commitment, uint32 n, bytes32[] calldata taskIds, string calldata cid)
-        external
-    {
+    /// @notice Apply the proposed verifier once VERIFIER_DELAY has passed (admin).
+    function executeVerifier() external {
+        _onlyAdmin();
+        uint256 eta = pendingVerifierEta;
+        if (eta == 0 || block.timestamp < eta) revert ZkVerifierTimelock(eta);
+        _setVerifier(pendingVerifier, pendingVkaDigest);
+        delete pendingVerifier;
+        delete pendingVkaDigest;
+        delete pendingVerifierEta;
+    }
+
+    /// @notice Register an evaluation set drawn for one evaluation of `tokenId` at its current
+    /// generation (VERIFIER only): its commitment, size, tasks and CID. Only a proof of that
+    /// token at that generation may use it, once.
+    function registerZkEvalSet(
+        bytes32 commitment,
+        uint32 n,
+        bytes32[] calldata taskIds,
+        string calldata cid,
+        uint256 tokenId
+    ) external {
         if (!IZooModelNFTCore(nft).hasRole(VERIFIER_ROLE, msg.sender)) revert ZkNotVerifier(msg.sender);
         if (commitment == bytes32(0) || n == 0 || taskIds.length == 0 || bytes(cid).length == 0) {
             revert ZkEvalSetInvalid();
         }
+        (uint256 generation,,) = IZooModelNFTCore(nft).marketState(tokenId); // reverts for unknown tokens
         ZkEvalSet storage s = _sets[commitment];
         if (s.registrar != address(0)) revert ZkEvalSetExists(commitment);
+        uint64 seq = ++setCount;
         s.registrar = msg.sender;
         s.n = n;
         s.registeredAt = uint64(block.timestamp);
         s.cid = cid;
         s.taskIds = taskIds;
+        s.tokenId = tokenId;
+        s.generation = uint32(generation);
+        s.seq = seq;
         emit ZkEvalSetRegistered(commitment, msg.sender, n, taskIds, cid);
+        emit ZkEvalSetBound(commitment, tokenId, generation, seq);
     }
 
     /// @notice A registered set (registrar 0 when unknown).
@@ -165,7 +228,9 @@ contract ZkEvaluator is IZkEvaluation {
     /// @dev The token's policy hash, after checking the module is set up and the set registered.
     function _precheck(uint256 tokenId, bytes32 commitment) private view returns (uint256 phash) {
         if (verifier == address(0)) revert ZkNoVerifier();
-        if (_sets[commitment].registrar == address(0)) revert ZkEvalSetUnknown(commitment);
+        ZkEvalSet storage s = _sets[commitment];
+        if (s.registrar == address(0)) revert ZkEvalSetUnknown(commitment);
+        if (s.tokenId != tokenId) revert ZkEvalSetWrongToken(commitment, s.tokenId);
         phash = uint256(IZooZkNFT(nft).policyHash(tokenId));
         if (phash == 0) revert ZkNoPolicy(tokenId);
     }
@@ -190,9 +255,14 @@ contract ZkEvaluator is IZkEvaluation {
         returns (uint256 accuracyBps)
     {
         bytes32 phash = IZooZkNFT(nft).policyHash(tokenId);
+        (uint256 generation,,) = IZooModelNFTCore(nft).marketState(tokenId);
+        ZkEvalSet storage s = _sets[commitment];
+        if (s.generation != generation) revert ZkEvalSetStale(commitment, s.generation, generation);
+        uint64 last = lastSeq[tokenId];
+        if (s.seq <= last) revert ZkEvalSetUsed(commitment, s.seq, last);
+        lastSeq[tokenId] = s.seq;
         accuracyBps = correct * 10_000 / n;
         IZooZkNFT(nft).setZkPerformance(tokenId, accuracyBps);
-        (uint256 generation,,) = IZooModelNFTCore(nft).marketState(tokenId);
         lastGeneration[tokenId] = generation + 1;
         lastCommitment[tokenId] = commitment;
         uint256 rewarded;
@@ -200,10 +270,20 @@ contract ZkEvaluator is IZkEvaluation {
         if (pool != address(0)) {
             address owner = IZooModelNFTCore(nft).ownerOf(tokenId);
             rewarded = ITrainingRewards(pool).creditTraining(
-                tokenId, generation, phash, owner, accuracyBps * MAX_QUALITY / 10_000
+                tokenId, generation, phash, owner, accuracyBps * MAX_QUALITY / 10_000, accuracyBps
             );
         }
         emit ZkEvaluated(tokenId, generation, phash, commitment, correct, n, accuracyBps, rewarded);
+    }
+
+    function _onlyAdmin() private view {
+        if (!IZooModelNFTCore(nft).hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert ZkNotAdmin(msg.sender);
+    }
+
+    function _setVerifier(address verifier_, bytes32 vkaDigest_) private {
+        verifier = verifier_;
+        vkaDigest = vkaDigest_;
+        emit ZkVerifierSet(verifier_, vkaDigest_);
     }
 
     /// @dev keccak256(uint32 n || inputsDigest_0..k-1 || labels); checks chunk count and shape.

@@ -42,9 +42,13 @@ import {IERC4907} from "./interfaces/IERC4907.sol";
 /// 8 ZIP-6 enum values are *earned* specializations (ModelSpecialization registry); the
 /// best one is `earnedSpecialization` ("General" when none).
 ///
-/// Lineage carry-over: a fork copies the parent's generation, trainingOps, performance,
-/// domain and earned headline specialization (task scores are not copied: they belong to the evaluated version and
-/// are re-established by the next report); a merge gets generation = max(parent
+/// Lineage carry-over: a fork copies the parent's generation, trainingOps and domain; its
+/// performance, `verified` flag and earned headline specialization only when the fork keeps
+/// the parent's very container (forkModel); a fork with a new hash (forkModelWithHash: a
+/// re-keyed copy, or anything else the caller names) starts unverified with performance 0
+/// (task scores are never copied: they belong to the evaluated version and are
+/// re-established by the next report). Each task score records whether a VERIFIER's report
+/// set it (getTaskScores); a merge gets generation = max(parent
 /// generations) + 1, trainingOps = sum of the parents' ops, performance 0 until evaluated,
 /// domain = the first parent's.
 contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4907 {
@@ -133,6 +137,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         uint8 domain;
         address creator;
         uint32 transferCount;
+        uint32 lockEpoch; // marketplace epoch whose marketplace set the current lock
     }
 
     struct UserInfo {
@@ -147,7 +152,21 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     mapping(uint256 tokenId => string) private _metadataURIs;
     mapping(uint256 tokenId => UserInfo) private _users;
 
-    /// @notice Wired modules (set by the admin after deployment).
+    /// @notice Delay between proposing and executing a module change (proposeModule).
+    uint256 public constant MODULE_DELAY = 2 days;
+    // Bit set in a stored task score when a VERIFIER's report set it (clear: self-attested).
+    uint256 private constant TASK_VERIFIED = 1 << 128;
+
+    /// @notice A proposed module change: the new address and when it may be executed.
+    struct PendingModule {
+        address module;
+        uint64 eta;
+    }
+
+    /// @notice Wired modules: set once at deployment (setModules / setZkModule, before the
+    /// first token exists); afterwards changeable only through proposeModule → MODULE_DELAY →
+    /// executeModule (kinds: 0 marketplace, 1 rewards, 2 evaluation registry,
+    /// 3 specialization registry, 4 zk module).
     address public marketplace;
     address public trainingRewards;
     address public evaluationRegistry;
@@ -161,6 +180,17 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     mapping(uint256 tokenId => bytes32) public policyHash;
     /// @notice Accuracy (0-10000) of the committed policy proven in zero knowledge.
     mapping(uint256 tokenId => uint256) public zkPerformance;
+    // The token that first committed a policy hash (a hash is never shared between tokens).
+    mapping(bytes32 policyHash => uint256 tokenId) private _policyToken;
+    /// @notice Pending module changes by kind (see `marketplace`).
+    mapping(uint8 kind => PendingModule) public pendingModule;
+    /// @notice Index of the current marketplace: 0 = the one wired at deployment, +1 per re-point.
+    uint32 public marketEpoch;
+    /// @notice The marketplace of each epoch (an old one may still unlock what it locked).
+    mapping(uint32 epoch => address) public marketplaceAt;
+    /// @notice The marketplace epoch each owner accepted (acceptMarketplace); the deployment's
+    /// marketplace (epoch 0) is accepted by everyone, a re-pointed one only by opt-in.
+    mapping(address owner => uint32) public marketAccepted;
 
     /// @notice The zk evaluation module was (re)pointed.
     event ZkModuleSet(address module);
@@ -207,6 +237,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     event DomainSet(uint256 indexed tokenId, uint8 domain);
     /// @notice The admin wired the suite's modules.
     event ModulesSet(address marketplace, address trainingRewards, address evaluationRegistry, address specialization);
+    /// @notice The admin proposed a module change, executable from `eta`.
+    event ModuleChangeProposed(uint8 indexed kind, address module, uint256 eta);
+    /// @notice A module change took effect.
+    event ModuleChanged(uint8 indexed kind, address module);
+    /// @notice `owner` accepted the current marketplace (epoch) for its tokens.
+    event MarketplaceAccepted(address indexed owner, uint32 epoch, address marketplace);
 
     /// @notice The token is locked by a pending order or an active paid lease.
     error ZooModelLocked(uint256 tokenId, uint256 lockedUntil);
@@ -245,6 +281,16 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     error ZooModelBadSpecialization(uint8 specialization);
     /// @notice Domain label index out of range (0 General … 5 DAO).
     error ZooModelBadDomain(uint8 domain);
+    /// @notice Modules are wired once, before the first token; later only via proposeModule.
+    error ZooModelModulesWired();
+    /// @notice Unknown module kind (0..4).
+    error ZooModelBadModuleKind(uint8 kind);
+    /// @notice No proposal for `kind`, or its delay has not passed (`eta`).
+    error ZooModelTimelock(uint8 kind, uint256 eta);
+    /// @notice The owner has not accepted the current (re-pointed) marketplace.
+    error ZooModelMarketNotAccepted(address owner, uint32 epoch);
+    /// @notice Another token already committed this policy hash.
+    error ZooModelPolicyHashTaken(bytes32 policyHash, uint256 tokenId);
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE.
     /// @param royaltyBps_ Total royalty (basis points, ≤ 10,000) split among parents' creators.
@@ -256,22 +302,74 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
 
     // ---------------------------------------------------------------- admin wiring
 
-    /// @notice Wire the suite's modules (admin only; may be re-pointed by the admin).
+    /// @notice Wire the suite's modules at deployment (admin only; once, before the first
+    /// token exists; later changes go through proposeModule / executeModule).
     function setModules(address marketplace_, address rewards_, address evalRegistry_, address specialization_)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
+        if (
+            _nextTokenId != 1 || marketplace != address(0) || trainingRewards != address(0)
+                || evaluationRegistry != address(0) || specializationRegistry != address(0)
+        ) revert ZooModelModulesWired();
         marketplace = marketplace_;
+        marketplaceAt[0] = marketplace_;
         trainingRewards = rewards_;
         evaluationRegistry = evalRegistry_;
         specializationRegistry = specialization_;
         emit ModulesSet(marketplace_, rewards_, evalRegistry_, specialization_);
     }
 
-    /// @notice Point at the zk evaluation module (admin only; zero disables it).
+    /// @notice Point at the zk evaluation module at deployment (admin only; once, before the
+    /// first token exists; later changes go through proposeModule(4, …)).
     function setZkModule(address module) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_nextTokenId != 1 || zkModule != address(0)) revert ZooModelModulesWired();
         zkModule = module;
         emit ZkModuleSet(module);
+    }
+
+    /// @notice Propose a module change (admin only): `kind` 0 marketplace, 1 rewards,
+    /// 2 evaluation registry, 3 specialization registry, 4 zk module. Executable after
+    /// MODULE_DELAY; a new proposal for the same kind replaces (and restarts) the old one
+    /// (propose the current address to cancel).
+    function proposeModule(uint8 kind, address module) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (kind > 4) revert ZooModelBadModuleKind(kind);
+        uint256 eta = block.timestamp + MODULE_DELAY;
+        pendingModule[kind] = PendingModule(module, uint64(eta));
+        emit ModuleChangeProposed(kind, module, eta);
+    }
+
+    /// @notice Apply a proposed module change once its delay has passed (admin only). A new
+    /// marketplace opens a new epoch: owners opt in with acceptMarketplace, and the old
+    /// marketplace can still unlock the tokens it locked (refunds of its pending orders).
+    function executeModule(uint8 kind) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        PendingModule memory p = pendingModule[kind];
+        if (p.eta == 0 || block.timestamp < p.eta) revert ZooModelTimelock(kind, p.eta);
+        delete pendingModule[kind];
+        address m = p.module;
+        if (kind == 0) {
+            marketplace = m;
+            uint32 e = marketEpoch + 1;
+            marketEpoch = e;
+            marketplaceAt[e] = m;
+        } else if (kind == 1) {
+            trainingRewards = m;
+        } else if (kind == 2) {
+            evaluationRegistry = m;
+        } else if (kind == 3) {
+            specializationRegistry = m;
+        } else {
+            zkModule = m;
+        }
+        emit ModuleChanged(kind, m);
+    }
+
+    /// @notice Let the current marketplace lock, lease out and transfer the caller's tokens
+    /// (needed only after the admin re-pointed the marketplace; the deployment's is accepted).
+    function acceptMarketplace() external {
+        uint32 e = marketEpoch;
+        marketAccepted[msg.sender] = e;
+        emit MarketplaceAccepted(msg.sender, e, marketplace);
     }
 
     // ---------------------------------------------------------------- minting and lineage
@@ -352,13 +450,10 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         }
         _apply(tokenId, rec, r, signer, verified);
         if (verified && trainingRewards != address(0)) {
-            ITrainingRewards(trainingRewards).creditTraining(tokenId, rec.generation, r.datasetRoot, owner, r.quality);
+            ITrainingRewards(trainingRewards).creditTraining(
+                tokenId, rec.generation, r.datasetRoot, owner, r.quality, r.performance
+            );
         }
-    }
-
-    /// @notice EIP-712 digest of a report, for off-chain signers to cross-check.
-    function trainingReportDigest(TrainingReport calldata r) external view returns (bytes32) {
-        return _hashTypedDataV4(_structHash(r));
     }
 
     /// @notice Set the public metadata URI (ipfs://CID of the metadata JSON); owner or approved.
@@ -387,6 +482,11 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         address owner = _requireOwned(tokenId);
         if (!_isAuthorized(owner, msg.sender, tokenId)) revert ERC721InsufficientApproval(msg.sender, tokenId);
         _requireUnlocked(tokenId);
+        if (hash != bytes32(0)) {
+            uint256 holder = _policyToken[hash];
+            if (holder == 0) _policyToken[hash] = tokenId;
+            else if (holder != tokenId) revert ZooModelPolicyHashTaken(hash, holder);
+        }
         if (policyHash[tokenId] != hash) {
             policyHash[tokenId] = hash;
             delete zkPerformance[tokenId];
@@ -435,26 +535,37 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
 
     // ---------------------------------------------------------------- module hooks
 
-    /// @notice Marketplace only: lock the token until `until` (0 unlocks; at most uint40 max,
-    /// never truncated).
+    /// @notice Marketplace only: lock the token until `until` (0 unlocks). The current
+    /// marketplace may lock a token whose owner accepted it and that no other marketplace
+    /// holds locked; the marketplace that set a lock (even after a re-point) may unlock it.
+    /// `until` is at most uint40 max (never truncated).
     function setLock(uint256 tokenId, uint64 until) external {
-        _onlyModule(marketplace);
-        _requireOwned(tokenId);
-        if (until > type(uint40).max) revert ZooModelBadLock(until);
-        _records[tokenId].lockedUntil = uint40(until);
+        address owner = _requireOwned(tokenId);
+        ModelRecord storage rec = _records[tokenId];
+        uint32 held = rec.lockEpoch;
+        bool holder = marketplaceAt[held] == msg.sender && msg.sender != address(0);
+        if (until == 0 && holder) {
+            rec.lockedUntil = 0;
+        } else {
+            _onlyMarket(owner);
+            if (until > type(uint40).max) revert ZooModelBadLock(until);
+            if (!holder && rec.lockedUntil > block.timestamp) revert ZooModelLocked(tokenId, rec.lockedUntil);
+            uint32 e = marketEpoch;
+            if (held != e) rec.lockEpoch = e;
+            rec.lockedUntil = uint40(until);
+        }
         emit TokenLocked(tokenId, until);
     }
 
-    /// @notice Marketplace only: move a sold token to its buyer.
+    /// @notice Current marketplace only (owner accepted it): move a sold token to its buyer.
     function marketTransfer(address from, address to, uint256 tokenId) external {
-        _onlyModule(marketplace);
+        _onlyMarket(_requireOwned(tokenId));
         _transfer(from, to, tokenId);
     }
 
-    /// @notice Marketplace only: apply a paid lease.
+    /// @notice Current marketplace only (owner accepted it): apply a paid lease.
     function marketSetUser(uint256 tokenId, address user, uint64 expires) external {
-        _onlyModule(marketplace);
-        _requireOwned(tokenId);
+        _onlyMarket(_requireOwned(tokenId));
         _setUser(tokenId, user, expires);
     }
 
@@ -485,21 +596,9 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         return _metadata(tokenId, _requireOwned(tokenId));
     }
 
-    /// @notice Records of the existing tokens with ids in [fromId, fromId + count) — one
-    /// eth_call per page for `zoo list`. Ids above totalMinted (and id 0) are skipped, so
-    /// the array may be shorter than `count` (empty past the end).
-    function getModelsBatch(uint256 fromId, uint256 count) external view returns (AIModelNFT[] memory models) {
-        uint256 n;
-        (fromId, n) = _page(fromId, count);
-        models = new AIModelNFT[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 id = fromId + i;
-            models[i] = _metadata(id, _ownerOf(id));
-        }
-    }
-
-    /// @notice Just the columns `zoo list` shows, for the same id range as getModelsBatch
-    /// (about half the storage reads and a fraction of the encoding): owners, metadata URIs
+    /// @notice Just the columns `zoo list` shows, for the existing tokens with ids in
+    /// [fromId, fromId + count) (ids above totalMinted and id 0 are skipped, so the arrays
+    /// may be shorter than `count`; empty past the end): owners, metadata URIs
     /// and one packed word per token, packed = generation | trainingOps << 64 |
     /// performance << 128 | domain << 192 | earned specialization << 200.
     function getListRows(uint256 fromId, uint256 count)
@@ -535,26 +634,29 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         first = fromId;
     }
 
-    /// @notice Latest scores of `tokenId` on several task ids (keccak256 of the names), in order.
-    function getTaskScores(uint256 tokenId, bytes32[] calldata taskIds) external view returns (uint256[] memory scores) {
+    /// @notice Latest scores of `tokenId` on several task ids (keccak256 of the names), in
+    /// order, and per task whether a VERIFIER's report set it (false: self-attested by the
+    /// owner, or never scored).
+    function getTaskScores(uint256 tokenId, bytes32[] calldata taskIds)
+        external
+        view
+        returns (uint256[] memory scores, bool[] memory verified)
+    {
         _requireOwned(tokenId);
         mapping(bytes32 => uint256) storage s = _taskScores[tokenId];
         scores = new uint256[](taskIds.length);
+        verified = new bool[](taskIds.length);
         for (uint256 i; i < taskIds.length; ++i) {
-            scores[i] = s[taskIds[i]];
+            uint256 v = s[taskIds[i]];
+            scores[i] = uint128(v);
+            verified[i] = v & TASK_VERIFIED != 0;
         }
     }
 
     /// @notice Latest score (0–10000) of `tokenId` on `task` (a task name).
     function getModelPerformance(uint256 tokenId, string calldata task) external view returns (uint256) {
         _requireOwned(tokenId);
-        return _taskScores[tokenId][keccak256(bytes(task))];
-    }
-
-    /// @notice Latest score of `tokenId` on the task id keccak256(name).
-    function getTaskScore(uint256 tokenId, bytes32 taskId) external view returns (uint256) {
-        _requireOwned(tokenId);
-        return _taskScores[tokenId][taskId];
+        return uint128(_taskScores[tokenId][keccak256(bytes(task))]);
     }
 
     /// @notice Growth stage by cumulative training ops.
@@ -572,6 +674,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     function parentsOf(uint256 tokenId) external view returns (uint256[] memory) {
         _requireOwned(tokenId);
         return _parents[tokenId];
+    }
+
+    /// @notice The token's current model container hash.
+    function modelHashOf(uint256 tokenId) external view returns (bytes32) {
+        _requireOwned(tokenId);
+        return _records[tokenId].modelHash;
     }
 
     /// @notice Training-ledger head and entry count.
@@ -597,29 +705,33 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         return _nextTokenId - 1;
     }
 
+    // Length-prefixed names: specializations 0..8 ("General" first), then domains 1..5.
+    bytes private constant _NAMES = hex"0747656e6572616c14446546695f5969656c645f4f7074696d697a657212446546695f4172626974726167655f426f74144e46545f56616c756174696f6e5f457870657274134e46545f5472656e645f507265646963746f721447616d655f53747261746567795f4d61737465721647616d655f45636f6e6f6d795f4f7074696d697a657211536f6369616c5f496e666c75656e6365721644414f5f476f7665726e616e63655f416e616c79737404446546690647616d696e67034e465406536f6369616c0344414f";
+
     /// @notice Name of a specialization index (0 = "General", 1..8 = ZIP-6 list order).
     function specializationName(uint8 s) public pure returns (string memory) {
-        if (s == 1) return "DeFi_Yield_Optimizer";
-        if (s == 2) return "DeFi_Arbitrage_Bot";
-        if (s == 3) return "NFT_Valuation_Expert";
-        if (s == 4) return "NFT_Trend_Predictor";
-        if (s == 5) return "Game_Strategy_Master";
-        if (s == 6) return "Game_Economy_Optimizer";
-        if (s == 7) return "Social_Influencer";
-        if (s == 8) return "DAO_Governance_Analyst";
-        return "General";
+        return _name(s > 8 ? 0 : s);
     }
 
     /// @notice Name of a domain label index: 0 "General", 1 "DeFi", 2 "Gaming", 3 "NFT",
     /// 4 "Social", 5 "DAO" (reverts ZooModelBadDomain above 5).
     function domainName(uint8 d) public pure returns (string memory) {
-        if (d == 0) return "General";
-        if (d == 1) return "DeFi";
-        if (d == 2) return "Gaming";
-        if (d == 3) return "NFT";
-        if (d == 4) return "Social";
-        if (d == 5) return "DAO";
-        revert ZooModelBadDomain(d);
+        if (d > MAX_DOMAIN) revert ZooModelBadDomain(d);
+        return _name(d == 0 ? 0 : d + 8);
+    }
+
+    function _name(uint256 index) private pure returns (string memory) {
+        bytes memory t = _NAMES;
+        uint256 at;
+        for (uint256 i; i < index; ++i) {
+            at += uint8(t[at]) + 1;
+        }
+        uint256 n = uint8(t[at]);
+        bytes memory out = new bytes(n);
+        for (uint256 k; k < n; ++k) {
+            out[k] = t[at + 1 + k];
+        }
+        return string(out);
     }
 
     /// @notice Public metadata JSON URI (ipfs://CID), set by the owner.
@@ -721,7 +833,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     function _metadata(uint256 tokenId, address owner) private view returns (AIModelNFT memory m) {
         ModelRecord storage rec = _records[tokenId];
         // Packed-slot fields first, with no call in between, so the optimizer loads the slot
-        // once (getModelsBatch reads hundreds of records in one eth_call).
+        // once.
         m.generation = rec.generation;
         m.ledgerCount = rec.ledgerCount;
         m.trainingOps = rec.trainingOps;
@@ -751,9 +863,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         ModelRecord storage c = _records[newTokenId];
         c.generation = p.generation;
         c.trainingOps = p.trainingOps;
-        c.performance = p.performance;
-        c.verified = p.verified;
-        c.specialization = p.specialization;
+        if (newHash == p.modelHash) {
+            // the very same container: its evaluation still describes it
+            c.performance = p.performance;
+            c.verified = p.verified;
+            c.specialization = p.specialization;
+        }
         _parents[newTokenId].push(parentId);
         emit ModelForked(newTokenId, parentId, msg.sender, newHash);
     }
@@ -819,7 +934,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
         for (uint256 i; i < r.taskIds.length; ++i) {
             uint256 s = r.taskScores[i];
             if (s > MAX_PERFORMANCE) revert ZooModelValueOutOfRange(s, MAX_PERFORMANCE);
-            scores[r.taskIds[i]] = s;
+            scores[r.taskIds[i]] = verified ? s | TASK_VERIFIED : s;
         }
         bytes32 prev = rec.ledgerHead;
         bytes32 head = keccak256(abi.encode(prev, r.datasetRoot, r.opsCount, r.newHash, signer));
@@ -870,6 +985,12 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     function _requireUnlocked(uint256 tokenId) private view {
         uint256 until = _records[tokenId].lockedUntil;
         if (until > block.timestamp) revert ZooModelLocked(tokenId, until);
+    }
+
+    function _onlyMarket(address owner) private view {
+        _onlyModule(marketplace);
+        uint32 e = marketEpoch;
+        if (e != 0 && marketAccepted[owner] != e) revert ZooModelMarketNotAccepted(owner, e);
     }
 
     function _onlyModule(address module) private view {

@@ -103,10 +103,6 @@ contract GasBench is ZooTest {
             );
         }
         _log(
-            "getModelsBatch 200 models (eth_call)",
-            _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.getModelsBatch, (1, 200)))
-        );
-        _log(
             "getListRows 200 models (eth_call)",
             _call(alice, address(nft), 0, abi.encodeCall(ZooModelNFT.getListRows, (1, 200)))
         );

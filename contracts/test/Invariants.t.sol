@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Assertions, ZooTest} from "./utils/ZooTest.sol";
+import {Assertions, ZooTest, reportDigest} from "./utils/ZooTest.sol";
 import {ZooModelNFT} from "../src/ZooModelNFT.sol";
 import {Marketplace} from "../src/Marketplace.sol";
 import {TrainingRewards} from "../src/TrainingRewards.sol";
 
 /// @notice Drives the suite with several actors: mints, self-attested and verified updates,
-/// transfers, sales, leases, deliveries, confirmations, refunds, disputes, claims and time.
+/// forks and merges, transfers, sales, leases, deliveries, confirmations, refunds, disputes,
+/// claims, time, and an admin (this handler) that re-points the marketplace through the
+/// timelock — to spare marketplaces or to itself — and then tries to move tokens.
 contract Handler is Assertions {
     ZooModelNFT internal nft;
-    Marketplace internal market;
+    Marketplace internal market; // the marketplace new orders go to (the current one)
+    Marketplace[] internal markets; // the deployment's and the spare ones
     TrainingRewards internal rewards;
     uint256[3] internal pks = [uint256(0xA11CE), 0xB0B, 0xCA201];
     uint256 internal verifierPk;
@@ -20,12 +23,31 @@ contract Handler is Assertions {
     uint256[] public tokens;
     mapping(uint256 => bytes32) public ghostHead;
     uint256[] public openOrders;
+    mapping(uint256 orderId => Marketplace) internal orderMarket;
+    uint256 internal nextKey = 1; // handler-wide order key (order ids repeat across marketplaces)
+    mapping(uint256 key => uint256) internal orderIdOf;
     bool public lesseeTransferred;
+    bool public inheritedTrust; // a fork with a new hash came out verified / with a score
+    bool public earlyExecution; // a module change took effect before its delay
+    bool public stolen; // the admin moved or locked a token through a re-pointed marketplace
+    bool public unwindFailed; // an old marketplace could not refund its own stale order
+    uint256 public repoints;
+    uint256 internal proposedEta;
+    address internal proposed;
     uint256 internal nonce;
 
-    constructor(ZooModelNFT nft_, Marketplace market_, TrainingRewards rewards_, uint256 verifierPk_, bytes32 evalSet_) {
+    constructor(
+        ZooModelNFT nft_,
+        Marketplace[] memory markets_,
+        TrainingRewards rewards_,
+        uint256 verifierPk_,
+        bytes32 evalSet_
+    ) {
         nft = nft_;
-        market = market_;
+        market = markets_[0];
+        for (uint256 i; i < markets_.length; ++i) {
+            markets.push(markets_[i]);
+        }
         rewards = rewards_;
         verifierPk = verifierPk_;
         evalSet = evalSet_;
@@ -46,6 +68,76 @@ contract Handler is Assertions {
     function mint(uint256 who) external {
         if (tokens.length >= 12) return;
         tokens.push(nft.mintModel(actor(who), keccak256("base")));
+    }
+
+    function fork(uint256 tokenSeed, bool newHash) external {
+        if (tokens.length == 0 || tokens.length >= 16) return;
+        uint256 id = tokens[tokenSeed % tokens.length];
+        address owner = nft.ownerOf(id);
+        vm.prank(owner);
+        uint256 child = newHash ? nft.forkModelWithHash(id, keccak256(abi.encode("fork", ++nonce))) : nft.forkModel(id);
+        tokens.push(child);
+        ghostHead[child] = ghostHead[id];
+        ZooModelNFT.AIModelNFT memory m = nft.getModelMetadata(child);
+        if (newHash && (m.verified || m.performance != 0)) inheritedTrust = true;
+    }
+
+    function merge(uint256 a, uint256 b) external {
+        if (tokens.length < 2 || tokens.length >= 16) return;
+        uint256 x = tokens[a % tokens.length];
+        uint256 y = tokens[b % tokens.length];
+        address owner = nft.ownerOf(x);
+        if (x == y || nft.ownerOf(y) != owner) return;
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = x;
+        ids[1] = y;
+        vm.prank(owner);
+        uint256 merged = nft.mergeModels(ids);
+        tokens.push(merged);
+        bytes32[] memory heads = new bytes32[](2);
+        heads[0] = ghostHead[x];
+        heads[1] = ghostHead[y];
+        ghostHead[merged] = keccak256(abi.encode(heads));
+        if (nft.getModelMetadata(merged).verified) inheritedTrust = true;
+    }
+
+    /// The admin (this handler) proposes a marketplace: a spare one, or itself.
+    function proposeMarket(uint256 which) external {
+        address m = which % 3 == 0 ? address(this) : address(markets[which % markets.length]);
+        nft.proposeModule(0, m);
+        proposed = m;
+        proposedEta = block.timestamp + nft.MODULE_DELAY();
+    }
+
+    function executeMarket() external {
+        if (proposedEta == 0) return;
+        bool early = block.timestamp < proposedEta;
+        try nft.executeModule(0) {
+            if (early) earlyExecution = true;
+            ++repoints;
+            if (proposed != address(this)) market = Marketplace(proposed);
+            proposedEta = 0;
+        } catch {}
+    }
+
+    function accept(uint256 who) external {
+        vm.prank(actor(who));
+        nft.acceptMarketplace();
+    }
+
+    /// The admin, once it made itself the marketplace, tries to take or freeze a token.
+    function adminSteal(uint256 tokenSeed) external {
+        if (tokens.length == 0 || nft.marketplace() != address(this)) return;
+        uint256 id = tokens[tokenSeed % tokens.length];
+        address owner = nft.ownerOf(id);
+        try nft.marketTransfer(owner, address(this), id) {
+            stolen = true;
+        } catch {}
+        (,, uint256 before) = nft.marketState(id);
+        try nft.setLock(id, type(uint64).max) {
+            if (before <= block.timestamp && nft.marketAccepted(owner) != nft.marketEpoch()) stolen = true;
+            nft.setLock(id, 0);
+        } catch {}
     }
 
     function update(uint256 tokenSeed, bool verified, uint256 ops) external {
@@ -73,7 +165,7 @@ contract Handler is Assertions {
         r.taskScores = new uint256[](1);
         r.deadline = block.timestamp + 1;
         uint256 signerPk = verified ? verifierPk : ownerPk;
-        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(signerPk, nft.trainingReportDigest(r));
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(signerPk, reportDigest(address(nft), r));
         vm.prank(owner);
         nft.updateModel(id, r.newHash, abi.encode(r, abi.encodePacked(rr, s, v)));
         ghostHead[id] = keccak256(abi.encode(ghostHead[id], r.datasetRoot, r.opsCount, r.newHash, vm.addr(signerPk)));
@@ -109,53 +201,90 @@ contract Handler is Assertions {
         (,, uint256 locked) = nft.marketState(id);
         if (b == owner || locked > block.timestamp) return;
         price = bound(price, 1, 10 ether);
+        if (nft.marketplace() != address(market)) return; // the admin itself is the marketplace
         vm.prank(owner);
         market.list(id, price, Marketplace.LeaseTerms(1, 1, 30 days, 0, Marketplace.LeaseKind.Key, ""), keccak256("key"));
+        // a re-pointed marketplace cannot lock tokens of owners who did not accept it
+        try this.open(b, id, lease, price) returns (uint256 orderId) {
+            uint256 key = nextKey++;
+            orderIdOf[key] = orderId;
+            orderMarket[key] = market;
+            openOrders.push(key);
+        } catch {
+            assertTrue(nft.marketEpoch() != 0 && nft.marketAccepted(owner) != nft.marketEpoch(), "open refused");
+        }
+    }
+
+    function open(address b, uint256 id, bool lease, uint256 price) external returns (uint256) {
+        if (msg.sender != address(this)) revert();
         vm.prank(b);
-        uint256 orderId = lease ? market.leaseModel{value: 1 days}(id, 1 days) : market.buyModel{value: price}(id);
-        openOrders.push(orderId);
+        return lease ? market.leaseModel{value: 1 days}(id, 1 days) : market.buyModel{value: price}(id);
     }
 
     function progress(uint256 orderSeed, uint8 action) external {
         if (openOrders.length == 0) return;
         uint256 idx = orderSeed % openOrders.length;
-        uint256 orderId = openOrders[idx];
-        (, Marketplace.OrderStatus st,, address seller, address buyer,,,,,,,) = market.orders(orderId);
+        uint256 key = openOrders[idx];
+        uint256 orderId = orderIdOf[key];
+        Marketplace m = orderMarket[key];
+        bool current = address(m) == nft.marketplace();
+        (, Marketplace.OrderStatus st,, address seller, address buyer,,,, uint64 createdAt,,,) = m.orders(orderId);
         action = action % 4;
-        if (st == Marketplace.OrderStatus.Pending && action == 0) {
+        if (st == Marketplace.OrderStatus.Pending && !current && block.timestamp > createdAt + m.deliveryTimeout()) {
+            // an old marketplace must always be able to unwind its own stale order
+            vm.prank(buyer);
+            try m.refund(orderId) {} catch {
+                unwindFailed = true;
+            }
+        } else if (st == Marketplace.OrderStatus.Pending && action == 0) {
             vm.prank(seller);
-            try market.deliverKey(orderId, "env") {} catch {}
+            try m.deliverKey(orderId, "env") {} catch {}
         } else if (st == Marketplace.OrderStatus.Pending) {
             vm.prank(buyer);
-            try market.refund(orderId) {} catch {}
+            try m.refund(orderId) {} catch {}
         } else if (st == Marketplace.OrderStatus.Delivered && action == 1) {
             vm.prank(buyer);
-            market.confirmDelivery(orderId);
+            try m.confirmDelivery(orderId) {} catch {
+                assertTrue(!current, "the current marketplace completes");
+            }
         } else if (st == Marketplace.OrderStatus.Delivered && action == 2) {
             vm.prank(buyer);
-            try market.dispute(orderId) {} catch {}
+            try m.dispute(orderId) {} catch {}
         } else if (st == Marketplace.OrderStatus.Delivered) {
-            try market.finalize(orderId) {} catch {}
+            try m.finalize(orderId) {} catch {}
         } else if (st == Marketplace.OrderStatus.Disputed) {
             vm.prank(vm.addr(0xA4B17E4)); // ZooTest's arbiter
-            market.resolveDispute(orderId, action % 2 == 0, "");
+            try m.resolveDispute(orderId, action % 2 == 0, "") {} catch {
+                assertTrue(!current, "the current marketplace resolves");
+            }
         } else {
             openOrders[idx] = openOrders[openOrders.length - 1];
             openOrders.pop();
         }
     }
 
-    function withdraw(uint256 who) external {
+    function withdraw(uint256 who, uint256 which) external {
         address a = actor(who);
-        if (market.balances(a) == 0) return;
+        Marketplace m = markets[which % markets.length];
+        if (m.balances(a) == 0) return;
         vm.prank(a);
-        market.withdraw();
+        m.withdraw();
+    }
+
+    function marketCount() external view returns (uint256) {
+        return markets.length;
+    }
+
+    function marketAt(uint256 i) external view returns (Marketplace) {
+        return markets[i];
     }
 
     function claim(uint256 tokenSeed) external {
         if (tokens.length == 0) return;
         uint256 id = tokens[tokenSeed % tokens.length];
         if (rewards.modelRewards(id) == 0) return;
+        (,, uint256 locked) = nft.marketState(id);
+        if (locked > block.timestamp) return; // no claims while a sale/lease holds the token
         address owner = nft.ownerOf(id);
         vm.prank(owner);
         rewards.claimRewards(id);
@@ -173,13 +302,25 @@ contract InvariantsTest is ZooTest {
         super.setUp();
         // A small pool so that solvency limits are actually reached.
         rewards = new TrainingRewards(nft_(), 0.01 ether, DAY);
-        nft.setModules(address(market), address(rewards), address(evals), address(specs));
+        nft.proposeModule(1, address(rewards)); // no instant re-pointing, even before any token
+        vm.warp(block.timestamp + nft.MODULE_DELAY());
+        nft.executeModule(1);
         rewards.fund{value: 0.02 ether}();
-        handler = new Handler(nft, market, rewards, VERIFIER_PK, EVAL_SET);
+        Marketplace[] memory ms = new Marketplace[](3);
+        ms[0] = market;
+        ms[1] = _newMarketplace();
+        ms[2] = _newMarketplace();
+        handler = new Handler(nft, ms, rewards, VERIFIER_PK, EVAL_SET);
+        nft.grantRole(bytes32(0), address(handler)); // the admin of the campaign
     }
 
     function nft_() internal view returns (ZooModelNFT_) {
         return ZooModelNFT_(address(nft));
+    }
+
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
     }
 
     function targetContracts() public view returns (address[] memory t) {
@@ -187,15 +328,56 @@ contract InvariantsTest is ZooTest {
         t[0] = address(handler);
     }
 
+    /// The handler's actions (not its helpers and views).
+    function targetSelectors() public view returns (FuzzSelector[] memory t) {
+        bytes4[] memory sel = new bytes4[](17);
+        sel[0] = Handler.mint.selector;
+        sel[1] = Handler.update.selector;
+        sel[2] = Handler.transfer.selector;
+        sel[3] = Handler.lesseeTriesTransfer.selector;
+        sel[4] = Handler.listAndBuy.selector;
+        sel[5] = Handler.progress.selector;
+        sel[6] = Handler.withdraw.selector;
+        sel[7] = Handler.claim.selector;
+        sel[8] = Handler.warp.selector;
+        sel[9] = Handler.fork.selector;
+        sel[10] = Handler.merge.selector;
+        sel[11] = Handler.proposeMarket.selector;
+        sel[12] = Handler.executeMarket.selector;
+        sel[13] = Handler.accept.selector;
+        sel[14] = Handler.adminSteal.selector;
+        sel[15] = Handler.warp.selector; // time passes often: windows and delays expire
+        sel[16] = Handler.progress.selector;
+        t = new FuzzSelector[](1);
+        t[0] = FuzzSelector(address(handler), sel);
+    }
+
     function invariant_rewardPoolSolvent() public view {
         assertLe(rewards.totalOwed(), address(rewards).balance, "credited <= balance");
     }
 
     function invariant_escrowConserved() public view {
-        assertEq(
-            market.totalHeld() + market.totalCredited() + market.totalRefunded(), market.totalReceived(), "escrow"
-        );
-        assertEq(address(market).balance, market.totalReceived() - market.totalWithdrawn(), "balance");
+        for (uint256 i; i < handler.marketCount(); ++i) {
+            Marketplace m = handler.marketAt(i);
+            assertEq(m.totalHeld() + m.totalCredited() + m.totalRefunded(), m.totalReceived(), "escrow");
+            assertEq(address(m).balance, m.totalReceived() - m.totalWithdrawn(), "balance");
+        }
+    }
+
+    function invariant_forksWithNewHashStartUnverified() public view {
+        assertTrue(!handler.inheritedTrust(), "inherited trust");
+    }
+
+    function invariant_moduleChangesWaitTheDelay() public view {
+        assertTrue(!handler.earlyExecution(), "module changed before its delay");
+    }
+
+    function invariant_adminCannotTakeTokens() public view {
+        assertTrue(!handler.stolen(), "admin moved or locked a token");
+    }
+
+    function invariant_oldMarketplaceUnwinds() public view {
+        assertTrue(!handler.unwindFailed(), "old marketplace could not refund");
     }
 
     function invariant_lesseeNeverTransfers() public view {

@@ -16,6 +16,15 @@ contract NoReceive {
 }
 
 contract TrainingRewardsTest is ZooTest {
+    /// @dev A verified update of alice's token `id` with verified score `performance`.
+    function _updateScored(uint256 id, bytes32 newHash, uint256 performance) internal {
+        ZooModelNFT.TrainingReport memory r = _report(id, newHash, 1, 4);
+        r.performance = performance;
+        bytes memory proof = _proof(VERIFIER_PK, r);
+        vm.prank(alice);
+        nft.updateModel(id, newHash, proof);
+    }
+
     function test_claimRewards_byCurrentOwner() public {
         uint256 id = _mint(alice);
         _update(id, ALICE_PK, VERIFIER_PK, keccak256("a"), 10);
@@ -54,7 +63,7 @@ contract TrainingRewardsTest is ZooTest {
     function test_capPerOwnerPerPeriod_andQualityZero() public {
         uint256 id = _mint(alice);
         for (uint256 i; i < 70; ++i) {
-            _update(id, ALICE_PK, VERIFIER_PK, keccak256(abi.encode(i)), 1); // 0.0015 each
+            _updateScored(id, keccak256(abi.encode(i)), 1_000 + i); // 0.0015 each, each an improvement
         }
         assertEq(rewards.modelRewards(id), CAP, "capped at 0.1 ether");
         vm.warp(block.timestamp + DAY);
@@ -64,13 +73,15 @@ contract TrainingRewardsTest is ZooTest {
         vm.prank(alice);
         nft.updateModel(id, r.newHash, proof);
         assertEq(rewards.modelRewards(id), CAP, "quality 0 earns nothing");
-        _update(id, ALICE_PK, VERIFIER_PK, keccak256("next-day"), 1);
+        _updateScored(id, keccak256("next-day"), 8_000); // above the 7_500 of the quality-0 report
         assertEq(rewards.modelRewards(id), CAP + 0.0015 ether, "new period");
     }
 
     function test_neverCreditsMoreThanPool() public {
         TrainingRewards empty = new TrainingRewards(IZooModelNFTCore(address(nft)), CAP, DAY);
-        nft.setModules(address(market), address(empty), address(evals), address(specs));
+        nft.proposeModule(1, address(empty));
+        vm.warp(block.timestamp + nft.MODULE_DELAY());
+        nft.executeModule(1);
         vm.deal(address(this), 1 ether);
         empty.fund{value: 0.001 ether}();
         uint256 id = _mint(alice);
@@ -83,7 +94,7 @@ contract TrainingRewardsTest is ZooTest {
 
     function test_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(TrainingRewards.TrainingRewardsOnlyNFT.selector, address(this)));
-        rewards.creditTraining(1, 1, bytes32(0), alice, 100);
+        rewards.creditTraining(1, 1, bytes32(0), alice, 100, 100);
         vm.expectRevert(TrainingRewards.TrainingRewardsInvalidAmount.selector);
         rewards.fund();
         vm.expectRevert(TrainingRewards.TrainingRewardsInvalidAmount.selector);
@@ -113,7 +124,7 @@ contract TrainingRewardsTest is ZooTest {
 
 contract SpecializationTest is ZooTest {
     bytes32 internal constant SPEC_TYPEHASH = keccak256(
-        "SpecializationProof(uint256 modelId,uint8 spec,uint256 score,uint256 experience,uint256 successRate,bytes32 evidenceHash,bytes32 evalSet,uint256 deadline)"
+        "SpecializationProof(uint256 modelId,uint256 generation,bytes32 modelHash,uint8 spec,uint256 score,uint256 experience,uint256 successRate,bytes32 evidenceHash,bytes32 evalSet,uint256 deadline)"
     );
 
     function _specProof(uint256 pk, ModelSpecialization.SpecializationProof memory p) internal view returns (bytes memory) {
@@ -122,7 +133,7 @@ contract SpecializationTest is ZooTest {
         );
         bytes32 sh = keccak256(
             abi.encode(
-                SPEC_TYPEHASH, p.modelId, p.spec, p.score, p.experience, p.successRate, p.evidenceHash, p.evalSet, p.deadline
+                SPEC_TYPEHASH, p.modelId, p.generation, p.modelHash, p.spec, p.score, p.experience, p.successRate, p.evidenceHash, p.evalSet, p.deadline
             )
         );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, keccak256(abi.encodePacked("\x19\x01", domain, sh)));
@@ -130,8 +141,9 @@ contract SpecializationTest is ZooTest {
     }
 
     function _p(uint256 id, uint8 spec, uint256 score) internal view returns (ModelSpecialization.SpecializationProof memory) {
+        (uint256 gen,,) = nft.marketState(id);
         return ModelSpecialization.SpecializationProof(
-            id, spec, score, 120, 8_000, keccak256("evidence"), EVAL_SET, block.timestamp + 1 hours
+            id, gen, nft.modelHashOf(id), spec, score, 120, 8_000, keccak256("evidence"), EVAL_SET, block.timestamp + 1 hours
         );
     }
 
@@ -164,24 +176,58 @@ contract SpecializationTest is ZooTest {
     function test_earn_reverts() public {
         uint256 id = _mint(alice);
         ModelSpecialization.Specialization s = ModelSpecialization.Specialization.DeFi_Arbitrage_Bot;
+        bytes memory proof = _specProof(VERIFIER_PK, _p(id, 0, 1));
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationProofMismatch.selector, id, 0));
-        specs.earnSpecialization(id, s, _specProof(VERIFIER_PK, _p(id, 0, 1)));
+        specs.earnSpecialization(id, s, proof);
         ModelSpecialization.SpecializationProof memory p = _p(id, 1, 1);
         p.deadline = block.timestamp - 1;
+        proof = _specProof(VERIFIER_PK, p);
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationProofExpired.selector, p.deadline));
-        specs.earnSpecialization(id, s, _specProof(VERIFIER_PK, p));
+        specs.earnSpecialization(id, s, proof);
+        proof = _specProof(VERIFIER_PK, _p(id, 1, 10_001));
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationValueOutOfRange.selector, 10_001));
-        specs.earnSpecialization(id, s, _specProof(VERIFIER_PK, _p(id, 1, 10_001)));
+        specs.earnSpecialization(id, s, proof);
         p = _p(id, 1, 1);
         p.successRate = 10_001;
+        proof = _specProof(VERIFIER_PK, p);
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationValueOutOfRange.selector, 10_001));
-        specs.earnSpecialization(id, s, _specProof(VERIFIER_PK, p));
+        specs.earnSpecialization(id, s, proof);
+        proof = _specProof(ALICE_PK, _p(id, 1, 1));
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationNotVerifier.selector, alice));
-        specs.earnSpecialization(id, s, _specProof(ALICE_PK, _p(id, 1, 1)));
+        specs.earnSpecialization(id, s, proof);
         p = _p(id, 1, 1);
         p.evalSet = keccak256("unregistered");
+        proof = _specProof(VERIFIER_PK, p);
         vm.expectRevert(abi.encodeWithSelector(EvaluationRegistry.EvaluationSetUnknown.selector, p.evalSet));
-        specs.earnSpecialization(id, s, _specProof(VERIFIER_PK, p));
+        specs.earnSpecialization(id, s, proof);
+    }
+
+    /// Issue 13 item 6: a specialization proof is bound to (token, generation, model hash).
+    function test_earn_boundToGenerationAndModelHash() public {
+        uint256 id = _mint(alice);
+        ModelSpecialization.Specialization s = ModelSpecialization.Specialization.DeFi_Arbitrage_Bot;
+        ModelSpecialization.SpecializationProof memory old = _p(id, 1, 6_000);
+        bytes memory oldProof = _specProof(VERIFIER_PK, old);
+        _update(id, ALICE_PK, ALICE_PK, keccak256("v1"), 1); // a new version: the old proof is stale
+        vm.expectRevert(
+            abi.encodeWithSelector(ModelSpecialization.SpecializationProofStale.selector, id, 0, bytes32(0))
+        );
+        specs.earnSpecialization(id, s, oldProof);
+        ModelSpecialization.SpecializationProof memory p = _p(id, 1, 6_000);
+        p.modelHash = keccak256("another container");
+        bytes memory proof = _specProof(VERIFIER_PK, p);
+        vm.expectRevert(
+            abi.encodeWithSelector(ModelSpecialization.SpecializationProofStale.selector, id, 1, p.modelHash)
+        );
+        specs.earnSpecialization(id, s, proof);
+        // and not onto another token (the signed modelId)
+        uint256 other = _mint(bob);
+        proof = _specProof(VERIFIER_PK, _p(id, 1, 6_000));
+        vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationProofMismatch.selector, id, 1));
+        specs.earnSpecialization(other, s, proof);
+        specs.earnSpecialization(id, s, proof);
+        (bool exists,) = specs.getSpecialization(id, s);
+        assertTrue(exists, "current version earns");
     }
 }
 

@@ -74,20 +74,27 @@ contract ZkSpecializationTest is ZooTest {
         ids[0] = keccak256(bytes(a));
     }
 
-    /// @dev Register a set of `n` records for `taskIds` (as the VERIFIER) and return its commitment.
+    mapping(uint256 salt => bytes32[]) internal _saltTasks;
+    mapping(uint256 salt => uint256) internal _uses;
+
+    /// @dev Declare the tasks of set family `salt` and return the commitment its first draw
+    /// will have (sets are registered per evaluation, by _prove).
     function _register(uint256 n, uint256 salt, bytes32[] memory taskIds) internal returns (bytes32 commitment) {
+        _saltTasks[salt] = taskIds;
         commitment = _commitment(n, salt);
-        vm.prank(verifier);
-        zk.registerZkEvalSet(commitment, uint32(n), taskIds, "bafy-zk");
     }
 
-    /// @dev Prove `right` of `n` correct on the set (anyone may submit).
+    /// @dev The VERIFIER draws a fresh set of family `salt` for this evaluation of `id` (the
+    /// k-th draw uses salt + 1000k), then `right` of `n` are proven correct (anyone may submit).
     function _prove(uint256 id, uint256 n, uint256 salt, uint256 right) internal returns (uint256) {
+        uint256 s = salt + 1000 * _uses[salt]++;
+        vm.prank(verifier);
+        zk.registerZkEvalSet(_commitment(n, s), uint32(n), _saltTasks[salt], "bafy-zk", id);
         bytes[] memory proofs = new bytes[]((n + 63) / 64);
         for (uint256 c; c < proofs.length; ++c) {
             proofs[c] = abi.encodePacked(bytes1(0x01), "proof");
         }
-        return zk.submitZkEval(id, _commitment(n, salt), _labels(n), proofs, _instances(n, salt, right), new bytes32[](1));
+        return zk.submitZkEval(id, _commitment(n, s), _labels(n), proofs, _instances(n, s, right), new bytes32[](1));
     }
 
     function _committedToken() internal returns (uint256 id) {
@@ -169,8 +176,10 @@ contract ZkSpecializationTest is ZooTest {
         view
         returns (bytes memory)
     {
+        (uint256 gen,,) = nft.marketState(id);
         ModelSpecialization.SpecializationProof memory p = ModelSpecialization.SpecializationProof(
-            id, uint8(spec), score, 100, score, keccak256("evidence"), EVAL_SET, block.timestamp + 1 hours
+            id, gen, nft.modelHashOf(id), uint8(spec), score, 100, score, keccak256("evidence"), EVAL_SET,
+            block.timestamp + 1 hours
         );
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(VERIFIER_PK, specs.proofDigest(p));
         return abi.encode(p, abi.encodePacked(r, sig, v));
@@ -184,7 +193,9 @@ contract ZkSpecializationTest is ZooTest {
         uint256 id = _committedToken();
         vm.expectRevert(abi.encodeWithSelector(ModelSpecialization.SpecializationZkNotProven.selector, id));
         specs.earnSpecializationZk(id, YIELD);
-        nft.setZkModule(address(0));
+        nft.proposeModule(4, address(0)); // disabling the zk module waits MODULE_DELAY too
+        vm.warp(block.timestamp + nft.MODULE_DELAY());
+        nft.executeModule(4);
         vm.expectRevert(ModelSpecialization.SpecializationNoZkModule.selector);
         specs.earnSpecializationZk(id, YIELD);
     }
@@ -199,7 +210,7 @@ contract ZkSpecializationTest is ZooTest {
         _prove(id, N, 1, N); // re-proven for generation 1
         specs.earnSpecializationZk(id, YIELD);
         (, ModelSpecialization.SpecializationScore memory sc) = specs.getSpecialization(id, YIELD);
-        assertEq(sc.certificateHash, keccak256(abi.encode(address(zk), id, uint256(1), _commitment(N, 1), uint256(10_000))), "gen 1");
+        assertEq(sc.certificateHash, keccak256(abi.encode(address(zk), id, uint256(1), zk.lastCommitment(id), uint256(10_000))), "gen 1");
     }
 
     function test_earnZk_wrongDomain_andMultiTaskSet() public {

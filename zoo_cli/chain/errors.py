@@ -84,6 +84,17 @@ _HINTS = {
     "SpecializationZkTooFewRecords": "prove it on a set of at least 64 records: zoo prove TOKEN --tasks DOMAIN",
     "SpecializationZkScoreTooLow": "train the policy more (zoo train TOKEN DATA.jsonl --policy), then "
                                    "zoo prove TOKEN --tasks DOMAIN",
+    "SpecializationProofStale": "the token changed since the verifier evaluated it: rerun zoo specialize TOKEN SPEC",
+    "TrainingRewardsTokenLocked": "a pending order or an active paid lease locks the token; claim after it ends "
+                                  "(zoo lease status TOKEN)",
+    "ZooModelPolicyHashTaken": "another token already committed these policy weights; train a policy of your own: "
+                               "zoo train TOKEN DATA.jsonl --policy",
+    "ZkEvalSetWrongToken": "that evaluation set was drawn for another token: zoo prove TOKEN draws a fresh one",
+    "ZkEvalSetStale": "the token was updated since its evaluation set was drawn: zoo prove TOKEN draws a fresh one",
+    "ZkEvalSetUsed": "that evaluation set was already used (sets are single-use): zoo prove TOKEN draws a fresh one",
+    "ZooModelMarketNotAccepted": "the marketplace was re-pointed; the owner accepts the new one with "
+                                 "acceptMarketplace() (docs/contracts.md)",
+    "ZooModelModulesWired": "modules are wired once at deployment; changes go through proposeModule/executeModule",
 }
 
 

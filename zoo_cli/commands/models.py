@@ -106,7 +106,9 @@ def show(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
             ("base model", d["base_model"]), ("cid", d["cid"] or "(no trained version yet)"),
             ("generation", d["generation"]), ("stage", f"{d['stage']} ({d['training_ops']} training ops)"),
             ("performance", f"{d['performance'] / 100:.2f}%{' (verified)' if d['verified'] else ' (self-attested)' if d['generation'] else ''}"),
-            ("task scores", ", ".join(f"{k} {v / 100:.2f}%" for k, v in d["task_scores"].items()) or "-"),
+            ("task scores", ", ".join(
+                f"{k} {v / 100:.2f}% ({'verified' if d.get('task_verified', {}).get(k) else 'self-attested'})"
+                for k, v in d["task_scores"].items()) or "-"),
             ("zk performance", "-" if d["zk_performance"] in (None, 0) else f"{d['zk_performance'] / 100:.2f}%"),
             ("specialization", d["specialization"]),
             ("earned", ", ".join(d["specializations"]) or "-"),

@@ -108,14 +108,17 @@ def setup(ctx: typer.Context, srs: SrsOpt = None, json: JsonOpt = False) -> None
 def register_set(
     ctx: typer.Context,
     tasks: Annotated[str, typer.Option("--tasks", help="Comma-separated tasks the set covers.", show_default=False)],
+    token: Annotated[int, typer.Option("--token", help="The token (at its current generation) this set is drawn for; "
+                                       "only one proof of that token may use it.", show_default=False)],
     n: Annotated[int, typer.Option("--n", help="Records per task (64 = one proof each).", min=1)] = 64,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Synthesis seed (default: random, never shown to provers in advance).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Register a zk evaluation set (VERIFIER account): records on IPFS, commitment on-chain."""
+    """Register a zk evaluation set for one evaluation of a token (VERIFIER account): records on IPFS, commitment on-chain."""
     from zoo_cli import output
     from zoo_cli.workflows.zk import register_set as run
 
     s = settings_of(ctx, json=json)
-    data = run(s, tasks=_split(tasks) or [], n_per_task=n, seed=seed)
-    output.render(s, data, lambda d: f"registered zk evaluation set {d['commitment']} ({d['n']} records, cid {d['cid']})")
+    data = run(s, token_id=token, tasks=_split(tasks) or [], n_per_task=n, seed=seed)
+    output.render(s, data, lambda d: f"registered zk evaluation set {d['commitment']} for token {d['token_id']} "
+                                     f"generation {d['generation']} ({d['n']} records, cid {d['cid']})")

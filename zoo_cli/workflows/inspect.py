@@ -344,8 +344,14 @@ def show_model(settings: Settings, token_id: int) -> dict:
         rec = read_record(s, token_id)
         meta = public_metadata(s, rec["metadataURI"])
         nft = s.nft
-        scores = {t: int(s.call(nft.functions.getModelPerformance(token_id, t))) for t in TASKS}
-        scores = {t: v for t, v in scores.items() if v or t in (meta.get("task_scores") or {})}
+        from zoo_cli.workflows.session import task_id
+
+        # one call: every task's score and whether a VERIFIER's report set it (a self-attested
+        # score can sit next to `verified` = true when the verifier's report covered other tasks)
+        values, flags = s.call(nft.functions.getTaskScores(token_id, [task_id(t) for t in TASKS]))
+        shown = {t for t, v in zip(TASKS, values) if v or t in (meta.get("task_scores") or {})}
+        scores = {t: int(v) for t, v in zip(TASKS, values) if t in shown}
+        task_verified = {t: bool(f) for t, f in zip(TASKS, flags) if t in shown}
         user = s.call(nft.functions.userOf(token_id))
         expires = int(s.call(nft.functions.userExpires(token_id)))
         zero = "0x0000000000000000000000000000000000000000"
@@ -373,6 +379,7 @@ def show_model(settings: Settings, token_id: int) -> dict:
             "training_ops": int(rec["trainingOps"]),
             "performance": int(rec["performance"]),
             "task_scores": scores,
+            "task_verified": task_verified,
             "verified": bool(rec["verified"]),
             "zk_performance": zk,
             "policy_hash": policy_hash,

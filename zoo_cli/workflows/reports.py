@@ -69,11 +69,6 @@ def sign_report(session: Session, report: dict, account) -> str:
     return "0x" + bytes(signed.signature).hex()
 
 
-def report_digest(session: Session, report: dict) -> bytes:
-    """The contract's own digest of the report (cross-check of the typed-data encoding)."""
-    return bytes(session.call(session.nft.functions.trainingReportDigest(_report_tuple(report))))
-
-
 def _report_tuple(report: dict) -> tuple:
     t = _typed(report)
     return tuple(t[f["name"]] for f in REPORT_FIELDS)

@@ -31,6 +31,8 @@ MIN_GAIN = 1000   # ... and at least 10 points above the untrained base model on
 PROOF_TTL_S = 86_400
 PROOF_FIELDS = [
     {"name": "modelId", "type": "uint256"},
+    {"name": "generation", "type": "uint256"},
+    {"name": "modelHash", "type": "bytes32"},
     {"name": "spec", "type": "uint8"},
     {"name": "score", "type": "uint256"},
     {"name": "experience", "type": "uint256"},
@@ -59,7 +61,8 @@ def _b32(h: str) -> bytes:
 
 
 def _typed(p: dict) -> dict:
-    return {**p, "evidenceHash": _b32(p["evidenceHash"]), "evalSet": _b32(p["evalSet"])}
+    return {**p, "modelHash": _b32(p["modelHash"]), "evidenceHash": _b32(p["evidenceHash"]),
+            "evalSet": _b32(p["evalSet"])}
 
 
 def sign_proof(s: Session, proof: dict, account) -> str:
@@ -143,7 +146,9 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
             evidence = {"token_id": token_id, "generation": int(rec["generation"]),
                         "model_hash": "0x" + bytes(rec["modelHash"]).hex(), "eval_set": ev["eval_set"],
                         "eval_cid": ev["cid"], "domain": domain, "score": ev["score"], "records": ev["records"]}
-            proof = {"modelId": token_id, "spec": spec, "score": ev["score"], "experience": experience,
+            proof = {"modelId": token_id, "generation": int(rec["generation"]),
+                     "modelHash": "0x" + bytes(rec["modelHash"]).hex(), "spec": spec, "score": ev["score"],
+                     "experience": experience,
                      "successRate": ev["score"],
                      "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
                      "evalSet": ev["eval_set"], "deadline": s.now() + PROOF_TTL_S}

@@ -4,10 +4,12 @@ token's policy evaluation (engine: zoo_cli/engine/zk.py; contract: ZkEvaluator).
 Flow of `zoo prove TOKEN` (journaled per token, generation and tasks):
 keys (built once per architecture and SRS under $ZOO_HOME/zk/) -> verifier (generated from
 the keys; deployed, its vka registered and set on the ZkEvaluator by the admin when the
-module has none yet) -> zk evaluation set (the newest one registered for exactly these tasks;
-otherwise the configured verifier account draws one with a random seed, stores it on IPFS
-and registers its commitment) -> decrypt the token's policy and check it against the
-on-chain policyHash -> prove (one proof per 64 records) -> submitZkEval.
+module has none yet) -> zk evaluation set (an unused one a VERIFIER drew for exactly this
+token, generation and tasks; otherwise the configured verifier account draws one with a
+random seed, stores it on IPFS and registers its commitment for this token and generation:
+sets are single-use, so a proof can be neither replayed nor moved to another token) ->
+decrypt the token's policy and check it against the on-chain policyHash -> prove (one proof
+per 64 records) -> submitZkEval.
 """
 
 from __future__ import annotations
@@ -152,25 +154,34 @@ def zk_setup(settings: Settings, *, srs: Path | None = None, progress=None) -> d
 
 # -- evaluation sets ----------------------------------------------------------------------------
 
-def find_zk_eval_set(s: Session, tasks: list[str]) -> dict | None:
-    """The newest zk evaluation set registered for exactly ``tasks`` (by a current VERIFIER)."""
+def find_zk_eval_set(s: Session, token_id: int, generation: int, tasks: list[str]) -> dict | None:
+    """The newest unused zk evaluation set a current VERIFIER drew for ``token_id`` at
+    ``generation`` with exactly ``tasks`` (newer than the token's last proven set)."""
     from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.reports import has_verifier_role
 
     zke = _zk_contract(s)
     want = {task_id(t) for t in tasks}
-    for log in reversed(event_logs(s.client, zke.events.ZkEvalSetRegistered)):
+    last = int(s.call(zke.functions.lastSeq(token_id)))
+    for log in reversed(event_logs(s.client, zke.events.ZkEvalSetBound)):
         a = log["args"]
-        if {bytes(x) for x in a["taskIds"]} == want and has_verifier_role(s, a["registrar"]):
-            return {"commitment": "0x" + bytes(a["commitment"]).hex(), "cid": a["cid"], "n": int(a["n"]),
-                    "registrar": a["registrar"]}
+        if int(a["tokenId"]) != token_id or int(a["generation"]) != generation or int(a["seq"]) <= last:
+            continue
+        reg = s.call(zke.functions.getZkEvalSet(bytes(a["commitment"])))
+        registrar, n, cid, task_ids = reg[0], int(reg[1]), reg[3], reg[4]
+        if {bytes(x) for x in task_ids} == want and has_verifier_role(s, registrar):
+            return {"commitment": "0x" + bytes(a["commitment"]).hex(), "cid": cid, "n": n, "registrar": registrar,
+                    "seq": int(a["seq"])}
     return None
 
 
-def register_zk_eval_set(s: Session, verifier, tasks: list[str], *, n_per_task: int = ZK_RECORDS_PER_TASK,
-                         seed: int | None = None) -> dict:
-    """The verifier draws a held-out set (its own seed; random by default), stores it on IPFS
-    and registers its commitment. The prover never picks the rows."""
+def register_zk_eval_set(s: Session, verifier, tasks: list[str], token_id: int, *,
+                         n_per_task: int = ZK_RECORDS_PER_TASK, seed: int | None = None) -> dict:
+    """The verifier draws a held-out set for one evaluation of ``token_id`` at its current
+    generation (its own seed; random by default), stores it on IPFS and registers its
+    commitment bound to that token and generation. The prover never picks the rows, and the
+    set (public once used: its labels travel in the proof's calldata) serves one proof only."""
+    from zoo_cli.workflows.models import require_exists
     import secrets
 
     from zoo_cli.engine import zk
@@ -182,6 +193,7 @@ def register_zk_eval_set(s: Session, verifier, tasks: list[str], *, n_per_task: 
                                hint="zk evaluation sets are registered by a verifier account (config `verifier`)")
     if not 1 <= n_per_task <= 4096:
         raise BadInput("records per task must be 1..4096")
+    require_exists(s, token_id)
     seed = secrets.randbits(31) if seed is None else seed
     records: list[dict] = []
     for t in tasks:
@@ -191,19 +203,25 @@ def register_zk_eval_set(s: Session, verifier, tasks: list[str], *, n_per_task: 
     cid = str(s.storage.add_bytes(body))
     commitment = "0x" + es.commitment.hex()
     zke = _zk_contract(s)
+    generation = int(s.call(s.nft.functions.marketState(token_id))[0])
     existing = s.call(zke.functions.getZkEvalSet(es.commitment))
     res = None
     if existing[0] == ZERO_ADDRESS:
-        res = s.transact(zke.functions.registerZkEvalSet(es.commitment, es.n, [task_id(t) for t in tasks], cid),
-                         account=verifier)
+        res = s.transact(zke.functions.registerZkEvalSet(es.commitment, es.n, [task_id(t) for t in tasks], cid,
+                                                         token_id), account=verifier)
+    elif int(existing[5]) != token_id or int(existing[6]) != generation:
+        raise BadInput(f"this evaluation set ({commitment}) was already drawn for token {existing[5]} "
+                       f"generation {existing[6]}; sets are single-use",
+                       hint="draw a fresh one: leave out --seed (random by default)")
     return {"commitment": commitment, "cid": cid, "n": es.n, "registrar": verifier.address, "tasks": tasks,
-            "tx_hash": res["tx_hash"] if res else None}
+            "token_id": token_id, "generation": generation, "tx_hash": res["tx_hash"] if res else None}
 
 
-def register_set(settings: Settings, *, tasks: list[str], n_per_task: int, seed: int | None) -> dict:
-    """`zoo zk register-set` (run by a VERIFIER account)."""
+def register_set(settings: Settings, *, token_id: int, tasks: list[str], n_per_task: int,
+                 seed: int | None) -> dict:
+    """`zoo zk register-set --token T` (run by a VERIFIER account)."""
     with Session(settings) as s:
-        return register_zk_eval_set(s, s.signer, _tasks(tasks, ()), n_per_task=n_per_task, seed=seed)
+        return register_zk_eval_set(s, s.signer, _tasks(tasks, ()), token_id, n_per_task=n_per_task, seed=seed)
 
 
 def load_zk_records(s: Session, cid: str) -> list[dict]:
@@ -277,15 +295,16 @@ def prove(settings: Settings, token_id: int, *, tasks: list[str] | None = None, 
         art = setup["artifact"]
 
         def do_set() -> dict:
-            found = find_zk_eval_set(s, tasks)
+            found = find_zk_eval_set(s, token_id, generation, tasks)
             if found:
                 return found
             verifier = s.verifier_signer()
             if verifier is None:
-                raise NotFound(f"no zk evaluation set is registered for {', '.join(tasks)}",
-                               hint="a verifier registers one: zoo --account VERIFIER zk register-set --tasks "
-                                    + ",".join(tasks))
-            return register_zk_eval_set(s, verifier, tasks)
+                raise NotFound(f"no unused zk evaluation set is registered for token {token_id} generation "
+                               f"{generation} ({', '.join(tasks)})",
+                               hint=f"a verifier draws one: zoo --account VERIFIER zk register-set --token {token_id} "
+                                    f"--tasks " + ",".join(tasks))
+            return register_zk_eval_set(s, verifier, tasks, token_id)
 
         found = j.step("eval_set", do_set)
         records = load_zk_records(s, found["cid"])

@@ -45,6 +45,12 @@ interface IZooModelNFTCore {
 
     /// @notice Specialization hook: record the token's best specialization (1-based, 0 = general).
     function setSpecialization(uint256 tokenId, uint8 specialization) external;
+
+    /// @notice Direct parents (lineage) of `tokenId`.
+    function parentsOf(uint256 tokenId) external view returns (uint256[] memory);
+
+    /// @notice The token's current model container hash.
+    function modelHashOf(uint256 tokenId) external view returns (bytes32);
 }
 
 /// @notice Evaluation sets registered by verifiers.
@@ -58,10 +64,16 @@ interface IEvaluationRegistry {
 
 /// @notice The reward pool, credited by the NFT on verified updates.
 interface ITrainingRewards {
-    /// @notice Credit a verified training update; returns the amount credited (may be 0).
-    function creditTraining(uint256 tokenId, uint256 generation, bytes32 datasetRoot, address owner, uint256 quality)
-        external
-        returns (uint256 credited);
+    /// @notice Credit a verified training update whose verified score is `score` (0-10000);
+    /// returns the amount credited (may be 0: e.g. no improvement on the token's best).
+    function creditTraining(
+        uint256 tokenId,
+        uint256 generation,
+        bytes32 datasetRoot,
+        address owner,
+        uint256 quality,
+        uint256 score
+    ) external returns (uint256 credited);
 }
 
 /// @notice The marketplace entry used by the NFT's seed functions (leaseModel, sellTrainingData).

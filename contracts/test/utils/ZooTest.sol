@@ -85,7 +85,7 @@ abstract contract ZooTest is Assertions {
         nft = new ZooModelNFT(address(this), 500);
         evals = new EvaluationRegistry(IZooModelNFTCore(address(nft)));
         rewards = new TrainingRewards(IZooModelNFTCore(address(nft)), CAP, DAY);
-        market = new Marketplace(IZooModelNFTCore(address(nft)), DAY, DAY);
+        market = _newMarketplace();
         specs = new ModelSpecialization(IZooModelNFTCore(address(nft)), IEvaluationRegistry(address(evals)));
         keys = new KeyRegistry();
         nft.setModules(address(market), address(rewards), address(evals), address(specs));
@@ -131,27 +131,12 @@ abstract contract ZooTest is Assertions {
     }
 
     function _digest(ZooModelNFT.TrainingReport memory r) internal view returns (bytes32) {
-        bytes32 domain = keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("ZooModelNFT"), keccak256("1"), block.chainid, address(nft))
-        );
-        bytes32 structHash = keccak256(
-            abi.encode(
-                REPORT_TYPEHASH,
-                r.tokenId,
-                r.generation,
-                r.parentHash,
-                r.newHash,
-                r.datasetRoot,
-                r.evalSet,
-                r.opsCount,
-                r.performance,
-                r.quality,
-                keccak256(abi.encodePacked(r.taskIds)),
-                keccak256(abi.encodePacked(r.taskScores)),
-                r.deadline
-            )
-        );
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        return reportDigest(address(nft), r);
+    }
+
+    /// @dev A marketplace for the suite (the one place that knows its constructor).
+    function _newMarketplace() internal returns (Marketplace) {
+        return new Marketplace(IZooModelNFTCore(address(nft)), DAY, DAY);
     }
 
     function _proof(uint256 pk, ZooModelNFT.TrainingReport memory r) internal view returns (bytes memory) {
@@ -176,4 +161,38 @@ abstract contract ZooTest is Assertions {
         ids[0] = a;
         ids[1] = b;
     }
+}
+
+/// @dev EIP-712 digest of a training report for `nft`, encoded independently of the contract
+/// (the type string is written out again so a drift on either side fails).
+function reportDigest(address nft, ZooModelNFT.TrainingReport memory r) view returns (bytes32) {
+    bytes32 domain = keccak256(
+        abi.encode(
+            keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+            keccak256("ZooModelNFT"),
+            keccak256("1"),
+            block.chainid,
+            nft
+        )
+    );
+    bytes32 structHash = keccak256(
+        abi.encode(
+            keccak256(
+                "TrainingReport(uint256 tokenId,uint256 generation,bytes32 parentHash,bytes32 newHash,bytes32 datasetRoot,bytes32 evalSet,uint256 opsCount,uint256 performance,uint256 quality,bytes32[] taskIds,uint256[] taskScores,uint256 deadline)"
+            ),
+            r.tokenId,
+            r.generation,
+            r.parentHash,
+            r.newHash,
+            r.datasetRoot,
+            r.evalSet,
+            r.opsCount,
+            r.performance,
+            r.quality,
+            keccak256(abi.encodePacked(r.taskIds)),
+            keccak256(abi.encodePacked(r.taskScores)),
+            r.deadline
+        )
+    );
+    return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
 }
