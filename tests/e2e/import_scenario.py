@@ -53,25 +53,25 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
     pair_addr = factory.functions.getPair(tka.address, weth.address).call()
     pair = w3.eth.contract(address=pair_addr, abi=uniswap_artifact("UniswapV2Pair")["abi"])
     token0 = pair.functions.token0().call()
+    router = c.deploy(uniswap_artifact("UniswapV2Router02"), factory.address, weth.address)
+    MAX = 2 ** 256 - 1
 
     for who in (deployer, lp, trader):
         c.send(tka.functions.mint(who, 10 ** 9 * E18), deployer, wait=False)
         c.send(weth.functions.deposit(), who, value=5_000 * E18, wait=False)
+        c.send(tka.functions.approve(router.address, MAX), who, wait=False)
+        c.send(weth.functions.approve(router.address, MAX), who, wait=False)
     c.mine()
     # Seed liquidity: 1,000,000 TKA : 1,000 WETH (price 0.001 WETH per TKA).
     c.send(tka.functions.transfer(pair_addr, 1_000_000 * E18), deployer)
     c.send(weth.functions.transfer(pair_addr, 1_000 * E18), deployer)
     c.send(pair.functions.mint(deployer), deployer)
 
+    deadline = 2 ** 40
+
     def swap(who: str, sell_tka: bool, amount_in: int) -> None:
-        r0, r1, _ = pair.functions.getReserves().call()
-        tka_is0 = token0 == tka.address
-        rin, rout = (r0, r1) if (sell_tka == tka_is0) else (r1, r0)
-        out = amount_in * 997 * rout // (rin * 1000 + amount_in * 997)
-        token_in = tka if sell_tka else weth
-        c.send(token_in.functions.transfer(pair_addr, amount_in), who)
-        out0, out1 = (0, out) if (sell_tka == tka_is0) else (out, 0)
-        c.send(pair.functions.swap(out0, out1, who, b""), who)
+        path = [tka.address, weth.address] if sell_tka else [weth.address, tka.address]
+        c.send(router.functions.swapExactTokensForTokens(amount_in, 0, path, who, deadline), who)
 
     sc = Scenario(url, lp, voter, trader, core, community, pair_addr, tka.address, weth.address, "")
     for _ in range(rounds):
@@ -85,9 +85,7 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
             r0, r1, _ = pair.functions.getReserves().call()
             wamt = rng.randint(1, 5) * E18
             tamt = wamt * (r0 if token0 == tka.address else r1) // (r1 if token0 == tka.address else r0)
-            c.send(tka.functions.transfer(pair_addr, tamt), lp)
-            c.send(weth.functions.transfer(pair_addr, wamt), lp)
-            rcpt = c.send(pair.functions.mint(lp), lp)
+            rcpt = c.send(router.functions.addLiquidity(tka.address, weth.address, tamt, wamt, 0, 0, lp, deadline), lp)
             sc.lp_actions.append((rcpt.blockNumber, "provide_liquidity"))
         else:
             swap(lp, True, rng.randint(1_000, 5_000) * E18)
@@ -115,7 +113,7 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
         vote = 0 if proposer == core else 1
         c.send(governor.functions.castVote(pid, vote), voter, wait=False)
         sc.votes.append((pid, "against" if vote == 0 else "for"))
-    c.mine()
+    c.mine(1001)  # past the voting period: outcomes are final
 
     # A little of everything else, so each decoder meets real logs.
     nft = c.deploy(fx["FixtureNFT"])
