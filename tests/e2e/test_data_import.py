@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from e2e.zoocli import ZOO, Zoo
 from support.anvil import available, free_port, start_anvil
 from support.protocols import uniswap_available
 from support.rpc_proxy import HostedProviderProxy
+
+from e2e.zoocli import ZOO, Zoo
 
 pytestmark = pytest.mark.skipif(not (available() and uniswap_available()),
                                 reason="anvil or @uniswap/v2-core missing: run `npm ci`")

@@ -9,9 +9,10 @@ case falls back to the token address, never to an invented name.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
-from eth_abi import decode as abi_decode, encode as abi_encode
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from zoo_cli.chain.events import checksum
@@ -20,7 +21,7 @@ from zoo_cli.chain.logs import LogFetcher, ProviderRefused, RpcError
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,15}$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def selector(signature: str) -> str:
     return "0x" + keccak(text=signature)[:4].hex()
 

@@ -21,6 +21,7 @@ the (chain id, tx hash, log index) dedup against the file drops what is already 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -169,7 +170,7 @@ def market_from(observations: list[PoolObservation], before: tuple[int, int, int
     out: dict = {"price": seen[-1].price}
     if len(seen) >= 2 and seen[0].price > 0:
         out["price_change"] = round((seen[-1].price / seen[0].price - 1) * 100, 4)
-        rets = [math.log(b.price / a.price) for a, b in zip(seen, seen[1:]) if a.price > 0 and b.price > 0]
+        rets = [math.log(b.price / a.price) for a, b in itertools.pairwise(seen) if a.price > 0 and b.price > 0]
         if rets:
             mean = sum(rets) / len(rets)
             vol = math.sqrt(sum((r - mean) ** 2 for r in rets) / len(rets)) * 100
@@ -616,3 +617,48 @@ def _run(settings, opts, client, fetcher, lookups, address, out, progress) -> di
         "transactions": stats.transactions, "logs_matched": stats.logs, "range_splits": stats.splits,
         "resumed_from": resumed_from, "cursor": str(cpath), "note": note,
     }
+
+
+def check_provenance(client, data_path: Path, rpc_url: str | None = None, max_retries: int = 8) -> dict:
+    """Re-check each record's (chain id, block, tx hash, log index, contract, event) on a node.
+
+    ``client`` is the command's chain (used unless ``rpc_url`` names the node of the data's
+    chain, e.g. mainnet history for a model on the Zoo chain). Returns ``{checked,
+    without_provenance, failures: [{line, reason}], chain_id}``.
+    """
+    from zoo_cli.chain.logs import LogFetcher, RetryPolicy, RpcTransport
+    from zoo_cli.chain.provenance import verify_provenance
+    from zoo_cli.errors import BackendUnreachable
+
+    if rpc_url:
+        rpc = RpcTransport(url=rpc_url)
+    elif client.embedded:
+        rpc = RpcTransport(provider=client.w3.provider)
+    else:
+        rpc = RpcTransport(url=client.network.rpc)
+    fetcher = LogFetcher(rpc, RetryPolicy(max_retries=max_retries))
+    try:
+        cid = fetcher.call("eth_chainId", [], "eth_chainId")
+        chain_id = cid if isinstance(cid, int) else int(cid, 16)
+    except Exception as exc:  # noqa: BLE001
+        raise BackendUnreachable(f"cannot reach the provenance node ({exc})",
+                                 hint="pass --provenance-rpc URL of a node of the data's chain") from None
+
+    def rows():
+        with open(data_path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict):
+                    yield n, obj
+
+    try:
+        checked, skipped, failures = verify_provenance(fetcher, chain_id, rows())
+    finally:
+        rpc.close()
+    return {"chain_id": chain_id, "checked": checked, "without_provenance": skipped,
+            "failures": [{"line": f.line, "reason": f.reason} for f in failures]}
