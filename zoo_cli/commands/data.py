@@ -83,6 +83,8 @@ def import_(
     ctx: typer.Context,
     address: Annotated[str, typer.Option("--address", help="The account whose activity to import (0x…).", show_default=False)],
     out: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to append to (created if missing).", show_default=False)],
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Import a block explorer's token-transfer CSV export instead of asking a node.", show_default=False)] = None,
+    chain_id: Annotated[int, typer.Option("--chain-id", help="With --csv: the chain the export is from.")] = 1,
     from_block: Annotated[Optional[int], typer.Option("--from-block", help="First block (default 0, or where the last run stopped).", show_default=False)] = None,
     to_block: Annotated[str, typer.Option("--to-block", help="Last block, or `latest` (minus --confirmations).")] = "latest",
     domains: Annotated[str, typer.Option("--domains", help="Comma-separated subset of defi,nft,governance.")] = "defi,nft,governance",
@@ -100,9 +102,15 @@ def import_(
     """
     from zoo_cli import output
     from zoo_cli.errors import BadInput
-    from zoo_cli.workflows.data_import import ImportOptions, parse_domains, run_import
+    from zoo_cli.workflows.data_import import ImportOptions, parse_domains, run_csv_import, run_import
 
     s = settings_of(ctx, json=json)
+    if csv_file is not None:
+        data = run_csv_import(s, csv_file, address, out, chain_id)
+        if data.get("note"):
+            output.note(s, data["note"])
+        output.render(s, data, lambda d: f"wrote {d['records']} new records to {d['path']} from {d['source']}")
+        return
     tb: int | str = to_block
     if to_block != "latest":
         try:

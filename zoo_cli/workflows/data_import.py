@@ -662,3 +662,128 @@ def check_provenance(client, data_path: Path, rpc_url: str | None = None, max_re
         rpc.close()
     return {"chain_id": chain_id, "checked": checked, "without_provenance": skipped,
             "failures": [{"line": f.line, "reason": f.reason} for f in failures]}
+
+
+# -- block-explorer CSV exports -------------------------------------------------------------
+
+CSV_TX = ("Transaction Hash", "Txhash")
+CSV_REQUIRED = ("Blockno", "From", "To", "ContractAddress")
+CSV_OPTIONAL = ("UnixTimestamp", "TokenSymbol", "TokenValue", "TokenId")
+
+
+def _csv_get(row: dict, names: tuple[str, ...]) -> str | None:
+    for n in names:
+        if row.get(n) not in (None, ""):
+            return row[n].strip()
+    return None
+
+
+def csv_records(path: Path, address: str, chain_id: int) -> list[dict]:
+    """Records from an Etherscan-style token-transfer CSV export (ERC-20 or ERC-721/1155).
+
+    Columns: ``Transaction Hash`` (or ``Txhash``), ``Blockno``, ``From``, ``To``,
+    ``ContractAddress`` required; ``UnixTimestamp``, ``TokenSymbol``, ``TokenValue``
+    (ERC-20 export: a decimal amount, thousands separators allowed) and ``TokenId`` (NFT
+    export) optional; other columns are ignored. A row with ``TokenId`` is an NFT transfer,
+    otherwise an ERC-20 transfer. The export has no log index, so these records carry
+    ``chain_id``/``block``/``tx_hash``/``contract`` but no ``log_index``.
+    """
+    import csv
+
+    from eth_utils import is_address, to_checksum_address
+
+    from zoo_cli.chain.lookups import clean_symbol
+
+    me = check_address(address)
+    out: list[dict] = []
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file", hint="export the token transfers CSV from the block explorer") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        cols = set(reader.fieldnames or ())
+        missing = [c for c in CSV_REQUIRED if c not in cols] + ([] if cols & set(CSV_TX) else ["Transaction Hash"])
+        if missing:
+            raise BadInput(f"{path}: not a token-transfer CSV export (missing column(s): {', '.join(missing)})",
+                           hint="accepted columns are listed in docs/user_guide.md, 'Training on your own history'")
+        for n, row in enumerate(reader, 2):
+            txh = (_csv_get(row, CSV_TX) or "").lower()
+            frm, to, contract = row["From"].strip(), row["To"].strip(), row["ContractAddress"].strip()
+            try:
+                block = int(row["Blockno"])
+                if not (len(txh) == 66 and int(txh, 16) >= 0 and is_address(frm) and is_address(to)
+                        and is_address(contract)):
+                    raise ValueError
+            except ValueError:
+                raise BadInput(f"{path}:{n}: bad row (transaction hash, block or address)",
+                               hint="is this an unmodified explorer export?") from None
+            frm, to, contract = (to_checksum_address(x) for x in (frm, to, contract))
+            if me not in (frm, to):
+                continue
+            sym = clean_symbol(row.get("TokenSymbol")) or contract
+            rec: dict = {"user": me, "chain_id": chain_id, "block": block, "tx_hash": txh, "contract": contract}
+            ts = _csv_get(row, ("UnixTimestamp",))
+            if ts and ts.isdigit():
+                rec["timestamp"] = int(ts)
+            tid = _csv_get(row, ("TokenId",))
+            if tid is not None:
+                if not tid.isdigit():
+                    raise BadInput(f"{path}:{n}: bad TokenId {tid!r}")
+                mine_in = to == me
+                rec.update(domain="nft", event="erc721.Transfer", collection=sym, token_id=int(tid),
+                           action=("mint" if frm == ZERO else "receive") if mine_in else "send")
+                counter = frm if mine_in else to
+                if counter != ZERO:
+                    rec["counterparty"] = counter
+            else:
+                if frm != me or to == ZERO:
+                    continue  # received tokens are not the user's decision (as with the node import)
+                value = (_csv_get(row, ("TokenValue", "Value")) or "0").replace(",", "")
+                try:
+                    amount = float(value)
+                except ValueError:
+                    raise BadInput(f"{path}:{n}: bad TokenValue {value!r}") from None
+                rec.update(domain="defi", event="erc20.Transfer", action="transfer", tokens=[sym], amounts=[amount])
+            out.append(_validate(rec))
+    return out
+
+
+def run_csv_import(settings: Settings, csv_path: Path, address: str, out: Path, chain_id: int) -> dict:
+    """Append the CSV's records to ``out`` (records already in it are skipped)."""
+    from zoo_cli.engine.data import canonical_json
+
+    if chain_id < 1:
+        raise BadInput("--chain-id must be ≥ 1")
+    recs = csv_records(Path(csv_path), address, chain_id)
+    out = Path(out)
+    if out.is_dir():
+        raise BadInput(f"{out} is a directory", hint="pass a file name, e.g. -o history.jsonl")
+    existing_keys(out)  # repairs a torn tail
+    seen = set()
+    if out.exists():
+        with open(out, "rb") as fh:
+            for raw in fh:
+                try:
+                    seen.add(canonical_json(json.loads(raw)))
+                except ValueError:
+                    continue
+    lines, dup = [], 0
+    for r in recs:
+        key = canonical_json(r)
+        if key in seen:
+            dup += 1
+            continue
+        seen.add(key)
+        lines.append(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.exists():
+        out.touch()
+    _append(out, lines)
+    counts: dict = {}
+    for line in lines:
+        d = json.loads(line)["domain"]
+        counts[d] = counts.get(d, 0) + 1
+    return {"path": str(out), "address": check_address(address), "chain_id": chain_id, "source": str(csv_path),
+            "records": len(lines), "duplicates_skipped": dup, "domains": counts,
+            "note": None if recs else f"no transfers of {check_address(address)} in {csv_path}"}
