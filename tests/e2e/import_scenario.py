@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from support.protocols import Chain, compile_fixtures, uniswap_artifact
 
 E18 = 10 ** 18
-ROUND_GAP = 60  # > the importer's 50-block lookback
+ROUND_GAP = 12  # > the lookback the tests import with (--lookback 10)
 
 
 @dataclass
@@ -86,10 +86,10 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
             wamt = rng.randint(1, 5) * E18
             tamt = wamt * (r0 if token0 == tka.address else r1) // (r1 if token0 == tka.address else r0)
             rcpt = c.send(router.functions.addLiquidity(tka.address, weth.address, tamt, wamt, 0, 0, lp, deadline), lp)
-            sc.lp_actions.append((rcpt.blockNumber, "provide_liquidity"))
+            sc.lp_actions.append((rcpt["blockNumber"], "provide_liquidity"))
         else:
             swap(lp, True, rng.randint(1_000, 5_000) * E18)
-            sc.lp_actions.append((w3.eth.block_number, "swap"))
+            sc.lp_actions.append((c.block_number(), "swap"))
         c.mine(ROUND_GAP)
 
     # Governance: ERC20Votes token, Governor, two proposers with different habits of the voter.
@@ -113,7 +113,7 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
         vote = 0 if proposer == core else 1
         c.send(governor.functions.castVote(pid, vote), voter, wait=False)
         sc.votes.append((pid, "against" if vote == 0 else "for"))
-    c.mine(1001)  # past the voting period: outcomes are final
+    c.mine(201)  # past the voting period: outcomes are final
 
     # A little of everything else, so each decoder meets real logs.
     nft = c.deploy(fx["FixtureNFT"])

@@ -56,7 +56,7 @@ def reference(scenario, tmp_path_factory):
     """The lp persona imported straight from anvil, once."""
     tmp = tmp_path_factory.mktemp("ref")
     out = tmp / "lp.jsonl"
-    res = _zoo(tmp, scenario.url)("data", "import", "--address", scenario.lp, "-o", out)
+    res = _zoo(tmp, scenario.url)("data", "import", "--lookback", 10, "--address", scenario.lp, "-o", out)
     return out, res.data
 
 
@@ -90,17 +90,17 @@ def test_rerun_adds_nothing_and_incremental_appends(scenario, reference, tmp_pat
     copy.write_bytes(out.read_bytes())
     zoo = _zoo(tmp_path, scenario.url)
     # A new home has no cursor: everything is re-read and deduplicated against the file.
-    again = zoo("data", "import", "--address", scenario.lp, "--from-block", 0, "-o", copy)
+    again = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "--from-block", 0, "-o", copy)
     assert again.data["records"] == 0 and again.data["duplicates_skipped"] == len(_lines(out))
     assert copy.read_bytes() == out.read_bytes()
-    again2 = zoo("data", "import", "--address", scenario.lp, "--from-block", 0, "-o", copy)
+    again2 = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "--from-block", 0, "-o", copy)
     assert again2.data["records"] == 0 and again2.data["resumed_from"] is not None
 
 
 def test_other_domains_decode(scenario, tmp_path):
     zoo = _zoo(tmp_path, scenario.url)
     out = tmp_path / "c.jsonl"
-    zoo("data", "import", "--address", scenario.extra["collector"], "-o", out)
+    zoo("data", "import", "--lookback", 10, "--address", scenario.extra["collector"], "-o", out)
     recs = [json.loads(line) for line in _lines(out)]
     events = {r["event"]: r for r in recs}
     nft = [(r["action"], r["collection"], r["token_id"]) for r in recs if r["event"] == "erc721.Transfer"]
@@ -110,7 +110,7 @@ def test_other_domains_decode(scenario, tmp_path):
     assert events["weth.Deposit"]["action"] == "wrap" and events["weth.Withdrawal"]["action"] == "unwrap"
     assert events["erc20.Transfer"]["amounts"] == [5.0]
     gov = tmp_path / "g.jsonl"
-    zoo("data", "import", "--address", scenario.voter, "--domains", "governance", "-o", gov)
+    zoo("data", "import", "--lookback", 10, "--address", scenario.voter, "--domains", "governance", "-o", gov)
     votes = [json.loads(line) for line in _lines(gov)]
     assert [r["vote"] for r in votes if r["event"] == "governor.VoteCast"] == [v for _, v in scenario.votes]
     assert any(r["event"] == "erc20votes.DelegateChanged" for r in votes)
@@ -121,7 +121,7 @@ def test_hosted_provider_limits_every_record_once(scenario, reference, tmp_path)
     out, _ = reference
     with HostedProviderProxy(scenario.url, max_range=40, max_results=8, p429=0.15, seed=3) as proxy:
         got = tmp_path / "lp.jsonl"
-        res = _zoo(tmp_path, proxy.url)("data", "import", "--address", scenario.lp, "--chunk", 500, "-o", got)
+        res = _zoo(tmp_path, proxy.url)("data", "import", "--lookback", 10, "--address", scenario.lp, "--chunk", 500, "-o", got)
     assert proxy.stats["refused_range"] > 0 and proxy.stats["http429"] > 0
     assert res.data["range_splits"] > 0
     assert got.read_bytes() == out.read_bytes()
@@ -134,7 +134,7 @@ def test_killed_mid_import_then_rerun_same_file(scenario, reference, tmp_path):
     with HostedProviderProxy(scenario.url, max_range=30, max_results=50, delay=0.01) as proxy:
         zoo.rpc = proxy.url
         env = zoo.base_env()
-        argv = ZOO + ["--json", "data", "import", "--address", scenario.lp, "--chunk", "30", "-o", str(got)]
+        argv = ZOO + ["--json", "data", "import", "--lookback", "10", "--address", scenario.lp, "--chunk", "30", "-o", str(got)]
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -146,7 +146,7 @@ def test_killed_mid_import_then_rerun_same_file(scenario, reference, tmp_path):
         proc.wait()
         partial = len(_lines(got))
         assert 0 < partial < len(_lines(out))
-        res = zoo("data", "import", "--address", scenario.lp, "--chunk", "30", "-o", got)
+        res = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "--chunk", "30", "-o", got)
     assert res.data["resumed_from"] is not None
     assert got.read_bytes() == out.read_bytes()
 
@@ -154,32 +154,32 @@ def test_killed_mid_import_then_rerun_same_file(scenario, reference, tmp_path):
 def test_bad_inputs(scenario, tmp_path):
     zoo = _zoo(tmp_path, scenario.url)
     out = tmp_path / "x.jsonl"
-    r = zoo("data", "import", "--address", "0x1234", "-o", out, expect=2)
+    r = zoo("data", "import", "--lookback", 10, "--address", "0x1234", "-o", out, expect=2)
     assert r.data["error"]["type"] == "BadInput" and not out.exists()
-    r = zoo("data", "import", "--address", scenario.lp.lower()[:-1] + "g", "-o", out, expect=2)
+    r = zoo("data", "import", "--lookback", 10, "--address", scenario.lp.lower()[:-1] + "g", "-o", out, expect=2)
     dead = _zoo(tmp_path, f"http://127.0.0.1:{free_port()}")
-    r = dead("data", "import", "--address", scenario.lp, "-o", out, expect=5)
+    r = dead("data", "import", "--lookback", 10, "--address", scenario.lp, "-o", out, expect=5)
     assert "reach" in r.data["error"]["message"] and not out.exists()
     wrong = _zoo(tmp_path, scenario.url, network="zoo-testnet")
-    r = wrong("data", "import", "--address", scenario.lp, "-o", out, expect=5)
+    r = wrong("data", "import", "--lookback", 10, "--address", scenario.lp, "-o", out, expect=5)
     assert "chain id" in r.data["error"]["message"]
     # An empty range: exit 0, an empty file and a note.
     fresh = "0x000000000000000000000000000000000000dEaD"
-    r = zoo("data", "import", "--address", fresh, "-o", out)
+    r = zoo("data", "import", "--lookback", 10, "--address", fresh, "-o", out)
     assert r.data["records"] == 0 and out.read_bytes() == b"" and "no activity" in r.stderr
     # A provider that keeps refusing: a clear error after bounded retries; the cursor is kept.
     kept = tmp_path / "kept.jsonl"
     with HostedProviderProxy(scenario.url, max_range=40) as ok:
         zoo.rpc = ok.url
-        first = zoo("data", "import", "--address", scenario.lp, "--to-block", 300, "-o", kept)
+        first = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "--to-block", 300, "-o", kept)
     before = kept.read_bytes()
     with HostedProviderProxy(scenario.url, p429=1.0) as bad:
         zoo.rpc = bad.url
-        r = zoo("data", "import", "--address", scenario.lp, "--max-retries", 2, "-o", kept, expect=5)
+        r = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "--max-retries", 2, "-o", kept, expect=5)
     assert "kept refusing" in r.data["error"]["message"] and "resume" in r.data["error"]["hint"]
     assert kept.read_bytes() == before
     zoo.rpc = scenario.url
-    resumed = zoo("data", "import", "--address", scenario.lp, "-o", kept)
+    resumed = zoo("data", "import", "--lookback", 10, "--address", scenario.lp, "-o", kept)
     assert resumed.data["resumed_from"] == first.data["to_block"] + 1
 
 
@@ -190,7 +190,7 @@ def test_personas_train_far_better_than_base(scenario, tmp_path):
     results = {}
     for name, who, domains in (("lp", scenario.lp, "defi"), ("voter", scenario.voter, "governance")):
         out = tmp_path / f"{name}.jsonl"
-        _zoo(tmp_path / name, scenario.url)("data", "import", "--address", who, "--domains", domains, "-o", out)
+        _zoo(tmp_path / name, scenario.url)("data", "import", "--lookback", 10, "--address", who, "--domains", domains, "-o", out)
         token = home("mint", "--name", name).data["token_id"]
         tr = home("train", token, out, "--steps", 60, "--seed", 1).data
         results[name] = (tr["performance"], tr["base_performance"])

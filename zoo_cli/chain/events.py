@@ -181,7 +181,8 @@ def _hex_bytes(v: Any) -> bytes:
     return bytes.fromhex(v[2:] if v.startswith(("0x", "0X")) else v)
 
 
-def _int(v: Any) -> int:
+def as_int(v: Any) -> int:
+    """A JSON-RPC quantity (0x-hex, or an int from an in-process provider) as int."""
     return v if isinstance(v, int) else int(v, 16)
 
 
@@ -227,10 +228,10 @@ def decode_log(log: dict) -> DecodedLog | None:
         spec=es,
         args=args,
         address=checksum(log["address"]),
-        block=_int(log["blockNumber"]),
+        block=as_int(log["blockNumber"]),
         tx_hash=("0x" + _hex_bytes(log["transactionHash"]).hex()),
-        log_index=_int(log["logIndex"]),
-        tx_index=_int(log.get("transactionIndex", 0)),
+        log_index=as_int(log["logIndex"]),
+        tx_index=as_int(log.get("transactionIndex", 0)),
     )
 
 

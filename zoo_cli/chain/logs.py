@@ -37,6 +37,10 @@ class Transient(Exception):
     """Rate limited or temporarily unavailable: retry after a pause."""
 
 
+class ConnectionFailed(Transient):
+    """The node did not answer at all (refused, DNS, timeout)."""
+
+
 class RpcError(Exception):
     """A JSON-RPC error that is neither about size nor transient (e.g. a revert)."""
 
@@ -79,6 +83,8 @@ class RpcTransport:
         try:
             resp = self._session.post(self.url, data=json.dumps(payload), timeout=self.timeout,
                                       headers={"Content-Type": "application/json"})
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ConnectionFailed(f"{type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise Transient(f"{type(exc).__name__}") from None
         if resp.status_code == 413:
@@ -148,12 +154,18 @@ class LogFetcher:
         self.policy = policy or RetryPolicy()
         self.min_span = min_span
         self.splits = 0
+        self.span_cap: int | None = None  # largest span the node is known to accept
 
     def get_logs(self, from_block: int, to_block: int, *, address: str | list[str] | None = None,
                  topics: list | None = None) -> list[dict]:
         """All logs of the filter in [from_block, to_block], splitting when the node refuses."""
         out: list[dict] = []
-        stack = [(from_block, to_block)]
+        cap = self.span_cap or (to_block - from_block + 1)
+        pieces, x = [], from_block
+        while x <= to_block:
+            pieces.append((x, min(x + cap - 1, to_block)))
+            x += cap
+        stack = pieces[::-1]  # LIFO: lowest range first, so logs stay in chain order
         refusals_at_min = 0
         while stack:
             a, b = stack.pop()
@@ -177,6 +189,8 @@ class LogFetcher:
                     stack.append((a, b))
                     continue
                 self.splits += 1
+                # Remember the limit: later requests start below it instead of being refused again.
+                self.span_cap = max(self.min_span, (b - a + 1) // 2)
                 mid = (a + b) // 2
                 stack.append((mid + 1, b))  # LIFO: lower half first, so logs stay in order
                 stack.append((a, mid))

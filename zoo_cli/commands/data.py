@@ -91,6 +91,7 @@ def import_(
     confirmations: Annotated[Optional[int], typer.Option("--confirmations", help="Skip blocks this close to the head (default 12; 0 on chain ids 1337/31337).", show_default=False)] = None,
     chunk: Annotated[int, typer.Option("--chunk", help="Blocks per eth_getLogs request to start with (split when the node refuses).", min=1)] = 2000,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries of one request before giving up (the cursor is kept).", min=0)] = 8,
+    lookback: Annotated[int, typer.Option("--lookback", help="Blocks of a pool's own events used for price change and volatility.", min=1)] = 50,
     json: JsonOpt = False,
 ) -> None:
     """Import an address's DeFi, NFT and governance events from the node as interaction records.
@@ -118,7 +119,7 @@ def import_(
         except ValueError:
             raise BadInput(f"--to-block must be a block number or `latest`, not {to_block!r}") from None
     opts = ImportOptions(address=address, out=out, from_block=from_block, to_block=tb, domains=parse_domains(domains),
-                         confirmations=confirmations, chunk=chunk, max_retries=max_retries)
+                         confirmations=confirmations, chunk=chunk, max_retries=max_retries, lookback=lookback)
     with output.progress(s) as p:
         cb = p.callback("importing blocks")
         data = run_import(s, opts, progress=cb)

@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from zoo_cli.errors import BadInput
 DEV_CHAIN_IDS = (1337, 31337)
 DEFAULT_CONFIRMATIONS = 12
 DEFAULT_CHUNK = 2000
+MAX_LOGS_PER_CHUNK = 20_000
 LOOKBACK_BLOCKS = 50  # window for price change / volatility from the pool's own events
 IMPORT_DOMAINS = ("defi", "nft", "governance")
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -211,31 +212,34 @@ class Importer:
         self._positions = events.address_positions(self.domains)
 
     # collection
-    def collect(self, a: int, b: int) -> tuple[list, dict[str, str], int]:
-        """Decoded logs of every tx in [a, b] that names the address; (logs, tx sender, raw log count)."""
+    def collect(self, a: int, b: int) -> tuple[list[tuple[str, str, list]], int]:
+        """Every tx in [a, b] that names the address: [(tx hash, sender, decoded logs)], raw log count.
+
+        The filters already restrict topic0 to supported events, so discovery only reads
+        the tx hashes; each receipt's logs are decoded once.
+        """
         from zoo_cli.chain.logs import participant_topics
 
-        tx_hashes: dict[str, tuple[int, int]] = {}
+        order: dict[str, tuple[int, int]] = {}
         n = 0
         for topics in participant_topics(self.address, self._positions, self._topics):
-            for log in self.f.get_logs(a, b, topics=topics):
-                n += 1
-                d = self.ev.decode_log(log)
-                if d is not None:
-                    tx_hashes[d.tx_hash] = (d.block, d.tx_index)
-        decoded = []
-        senders: dict[str, str] = {}
-        for txh in sorted(tx_hashes, key=tx_hashes.get):
+            logs = self.f.get_logs(a, b, topics=topics)
+            n += len(logs)
+            for log in logs:
+                txh = log["transactionHash"].lower()
+                if txh not in order:
+                    order[txh] = (self.ev.as_int(log["blockNumber"]), self.ev.as_int(log.get("transactionIndex", 0)))
+            del logs
+        out = []
+        for txh in sorted(order, key=order.get):
             rcpt = self.f.call("eth_getTransactionReceipt", [txh], f"receipt {txh}")
             if not rcpt:
                 continue
-            senders[txh] = self.ev.checksum(rcpt["from"]) if rcpt.get("from") else ""
-            for log in rcpt.get("logs") or ():
-                d = self.ev.decode_log(log)
-                if d is not None:
-                    decoded.append(d)
-        decoded.sort(key=lambda d: (d.block, d.tx_index, d.log_index))
-        return decoded, senders, n
+            sender = self.ev.checksum(rcpt["from"]) if rcpt.get("from") else ""
+            decoded = [d for d in map(self.ev.decode_log, rcpt.get("logs") or ()) if d is not None]
+            decoded.sort(key=lambda d: d.log_index)
+            out.append((txh, sender, decoded))
+        return out, n
 
     def pool_history(self, pools: dict[str, str], a: int, b: int) -> dict[str, list[PoolObservation]]:
         """Price observations of each pool (V2 Sync / V3 Swap) in [a - lookback, b]."""
@@ -275,21 +279,22 @@ class Importer:
         return raw / 10 ** (d if d is not None else 18)
 
     # mapping
-    def records(self, a: int, b: int) -> tuple[list[dict], int, int]:
-        decoded, senders, n = self.collect(a, b)
-        by_tx: dict[str, list] = {}
-        for d in decoded:
-            by_tx.setdefault(d.tx_hash, []).append(d)
+    def records(self, a: int, b: int) -> tuple[Iterator[dict], int, int]:
+        """(records of [a, b] in chain order, raw logs matched, transactions)."""
+        txs, n = self.collect(a, b)
         pools = {}
         if "defi" in self.domains:
-            for d in decoded:
-                if d.spec.protocol in ("uniswap_v2", "uniswap_v3") and d.label != "uniswap_v2.Sync":
-                    pools[d.address] = d.spec.protocol
+            for _, _, logs in txs:
+                for d in logs:
+                    if d.spec.protocol in ("uniswap_v2", "uniswap_v3") and d.label != "uniswap_v2.Sync":
+                        pools[d.address] = d.spec.protocol
         hist = self.pool_history(pools, a, b)
-        out: list[dict] = []
-        for txh, logs in by_tx.items():
-            out.extend(self._tx_records(logs, senders.get(txh, ""), hist))
-        return out, n, len(by_tx)
+
+        def gen():
+            for _, sender, logs in txs:
+                yield from self._tx_records(logs, sender, hist)
+
+        return gen(), n, len(txs)
 
     def _base(self, d, domain: str) -> dict:
         rec = {"domain": domain, "user": self.address, "chain_id": self.chain_id, "block": d.block,
@@ -535,20 +540,50 @@ def run_import(settings: Settings, opts: ImportOptions, progress: Callable | Non
         raise BadInput("--from-block must be ≥ 0")
     if opts.chunk < 1:
         raise BadInput("--chunk must be ≥ 1")
-    with open_chain(settings, create=False) as client:
-        if client.embedded:
+    network = settings.resolve_network()
+    if network.embedded and not network.rpc:
+        with open_chain(settings, create=False) as client:
             rpc = RpcTransport(provider=client.w3.provider)
-        else:
-            rpc = RpcTransport(url=client.network.rpc)
-        fetcher = LogFetcher(rpc, RetryPolicy(max_retries=opts.max_retries))
-        try:
-            return _run(settings, opts, client, fetcher, Lookups(fetcher), address, out, progress)
-        finally:
-            rpc.close()
+            fetcher = LogFetcher(rpc, RetryPolicy(max_retries=opts.max_retries))
+            return _run(settings, opts, network, client.chain_id, fetcher, Lookups(fetcher), address, out, progress)
+    if not network.rpc:
+        raise BadInput(f"network {network.name!r} has no RPC URL",
+                       hint=f"pass --rpc URL or set rpc under [networks.{network.name}]")
+    # Plain JSON-RPC (no web3 client): the chain id check goes through the same retry policy.
+    rpc = RpcTransport(url=network.rpc)
+    fetcher = LogFetcher(rpc, RetryPolicy(max_retries=opts.max_retries))
+    try:
+        chain_id = node_chain_id(fetcher, network)
+        return _run(settings, opts, network, chain_id, fetcher, Lookups(fetcher), address, out, progress)
+    finally:
+        rpc.close()
 
 
-def _run(settings, opts, client, fetcher, lookups, address, out, progress) -> dict:
-    chain_id = client.chain_id
+def node_chain_id(fetcher, network) -> int:
+    """The node's chain id; unreachable or not the network's chain -> BackendUnreachable (5)."""
+    from zoo_cli.chain.logs import ConnectionFailed, RpcError
+    from zoo_cli.errors import BackendUnreachable
+
+    try:
+        raw = fetcher.rpc.call("eth_chainId", [])
+    except ConnectionFailed as exc:
+        raise BackendUnreachable(f"cannot reach the JSON-RPC node at {network.rpc} ({exc})",
+                                 hint="start the node or pass a different --rpc / --network") from None
+    except RpcError as exc:
+        raise BackendUnreachable(f"the node at {network.rpc} does not answer eth_chainId ({exc.message})",
+                                 hint="is this an Ethereum JSON-RPC endpoint?") from None
+    except Exception:  # noqa: BLE001 - rate limited on the first call: use the retry policy
+        raw = fetcher.call("eth_chainId", [], "eth_chainId")
+    chain_id = raw if isinstance(raw, int) else int(raw, 16)
+    if network.chain_id is not None and chain_id != network.chain_id:
+        raise BackendUnreachable(
+            f"chain id mismatch: network {network.name!r} expects {network.chain_id}, "
+            f"the node at {network.rpc} reports {chain_id}",
+            hint="pass the right --network, or fix chain_id under [networks] in config.toml")
+    return chain_id
+
+
+def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, progress) -> dict:
     head_hex = fetcher.call("eth_blockNumber", [], "eth_blockNumber")
     head = head_hex if isinstance(head_hex, int) else int(head_hex, 16)
     conf = opts.confirmations if opts.confirmations is not None else (
@@ -563,7 +598,7 @@ def _run(settings, opts, client, fetcher, lookups, address, out, progress) -> di
         if to_block < 0:
             raise BadInput("--to-block must be ≥ 0 or `latest`")
         to_block = min(to_block, safe_head)
-    cpath = cursor_path(settings, client.network.name, chain_id, address, out)
+    cpath = cursor_path(settings, network.name, chain_id, address, out)
     cursor = _load_cursor(cpath)
     start = opts.from_block if opts.from_block is not None else 0
     resumed_from = None
@@ -599,19 +634,25 @@ def _run(settings, opts, client, fetcher, lookups, address, out, progress) -> di
         stats.logs += nlogs
         stats.transactions += ntx
         stats.chunks += 1
-        _save_cursor(cpath, {"network": client.network.name, "chain_id": chain_id, "address": address,
+        del lines, recs
+        _save_cursor(cpath, {"network": network.name, "chain_id": chain_id, "address": address,
                              "output": str(out.resolve()), "domains": list(opts.domains),
                              "next_block": b + 1, "state": imp.state})
         if progress is not None:
             progress(b - start + 1, total_blocks, {"records": stats.records})
         a = b + 1
+        # Keep a chunk's memory bounded whatever the history: a dense range shrinks the next span.
+        if nlogs > MAX_LOGS_PER_CHUNK and span > 1:
+            span = max(1, span // 2)
+        elif nlogs < MAX_LOGS_PER_CHUNK // 4 and span < opts.chunk:
+            span = min(opts.chunk, span * 2)
     stats.splits = fetcher.splits
     note = None
     if stats.records == 0:
         note = (f"no activity of {address} in blocks {start}-{to_block}" if total_blocks else
                 f"nothing new: blocks up to {to_block} are already imported")
     return {
-        "path": str(out), "address": address, "chain_id": chain_id, "network": client.network.name,
+        "path": str(out), "address": address, "chain_id": chain_id, "network": network.name,
         "from_block": start, "to_block": to_block, "head": head, "confirmations": conf,
         "records": stats.records, "duplicates_skipped": stats.duplicates, "domains": stats.by_domain,
         "transactions": stats.transactions, "logs_matched": stats.logs, "range_splits": stats.splits,
