@@ -113,10 +113,21 @@ class Chain:
               "value": hex(value), "gas": hex(3_000_000)}
         txh = self._raw("eth_sendTransaction", [tx])
         if wait:
-            rcpt = self._raw("eth_getTransactionReceipt", [txh])
-            assert rcpt is not None and int(rcpt["status"], 16) == 1, fn
+            rcpt = self.receipt(txh)
+            assert int(rcpt["status"], 16) == 1, fn
             return {"blockNumber": int(rcpt["blockNumber"], 16), "transactionHash": txh}
         return txh
+
+    def receipt(self, txh: str, timeout: float = 30.0) -> dict:
+        """Poll briefly: anvil may answer eth_sendTransaction just before it mines."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while (rcpt := self._raw("eth_getTransactionReceipt", [txh])) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(txh)
+            time.sleep(0.005)
+        return rcpt
 
     def mine(self, n: int = 1) -> None:
         self._raw("anvil_mine", [hex(n)])

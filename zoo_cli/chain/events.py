@@ -16,6 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.decoding import ContextFramesBytesIO
+from eth_abi.grammar import parse as parse_abi_type
+from eth_abi.registry import registry as abi_registry
 from eth_utils import keccak, to_checksum_address
 
 _PARAM = re.compile(r"^\s*(?P<type>[^\s]+)\s+(?P<indexed>indexed\s+)?(?P<name>\w+)\s*$")
@@ -164,7 +167,7 @@ class DecodedLog:
 
     spec: EventSpec
     args: dict[str, Any]
-    address: str  # checksummed emitter
+    address: str  # checksummed emitter (args: addresses in lower case)
     block: int
     tx_hash: str  # 0x-hex, lower case
     log_index: int
@@ -192,13 +195,13 @@ def checksum(addr: str) -> str:
 
 
 def _normalise(value: Any, typ: str) -> Any:
-    """eth_abi values into JSON-friendly ones (addresses checksummed, bytes as 0x-hex)."""
+    """eth_abi values into JSON-friendly ones (bytes as 0x-hex; addresses stay eth_abi's
+    lower case: checksumming every counterparty of 100k logs costs more than decoding
+    them, so callers checksum only the addresses they write)."""
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     if isinstance(value, tuple):
         return [_normalise(v, typ) for v in value]
-    if isinstance(value, str) and typ.startswith("address"):
-        return checksum(value)
     return value
 
 
@@ -211,15 +214,15 @@ def decode_log(log: dict) -> DecodedLog | None:
     if es is None:
         return None
     try:
-        indexed = abi_decode(es.indexed_types, b"".join(topics[1:])) if len(topics) > 1 else ()
-        data = abi_decode(es.data_types, _hex_bytes(log.get("data") or "0x")) if es.data_types else ()
+        indexed = [_topic_value(t, w) for t, w in zip(es.indexed_types, topics[1:], strict=True)]
+        data = _decode_data(es, _hex_bytes(log.get("data") or "0x")) if es.data_types else ()
     except Exception:  # noqa: BLE001 - a log that only looks like the event (wrong data shape)
         return None
     args: dict[str, Any] = {}
     ii = di = 0
     for typ, name, ix in es.params:
         if ix:
-            args[name] = _normalise(indexed[ii], typ)
+            args[name] = indexed[ii]  # already normalised (cached)
             ii += 1
         else:
             args[name] = _normalise(data[di], typ)
@@ -235,8 +238,40 @@ def decode_log(log: dict) -> DecodedLog | None:
     )
 
 
+@lru_cache(maxsize=65536)
+def _topic_value(typ: str, word: bytes) -> Any:
+    """One indexed (static) value, decoded by eth_abi's decoder for ``typ`` (cached: the
+    account being imported is in almost every topic)."""
+    stream = ContextFramesBytesIO(word)
+    value = abi_registry.get_decoder(typ)(stream)
+    return _normalise(value, typ)
+
+
+@lru_cache(maxsize=None)
+def _static_decoders(types: tuple[str, ...]) -> tuple | None:
+    """eth_abi decoders of a head-only (all static) type list, else None.
+
+    Decoding such data value by value with the registry's decoders gives the same result
+    as ``eth_abi.decode`` without its tuple pointer pre-pass, which decodes every value twice.
+    """
+    if not all(not parse_abi_type(t).is_dynamic for t in types):
+        return None
+    return tuple(abi_registry.get_decoder(t) for t in types)
+
+
+def _decode_data(es: EventSpec, data: bytes) -> tuple:
+    types = tuple(es.data_types)
+    decoders = _static_decoders(types)
+    if decoders is None:
+        return abi_decode(types, data)
+    if len(data) < 32 * len(types):
+        raise ValueError("data shorter than the event's head")
+    stream = ContextFramesBytesIO(data)
+    return tuple(dec(stream) for dec in decoders)
+
+
 def participants(d: DecodedLog) -> set[str]:
-    """Every address argument of a decoded log (checksummed)."""
+    """Every address argument of a decoded log (lower case)."""
     out: set[str] = set()
     for typ, name, _ in d.spec.params:
         if typ == "address":

@@ -205,6 +205,7 @@ class Importer:
         self.look = lookups
         self.chain_id = chain_id
         self.address = address
+        self.me = address.lower()  # decoded args hold lower-case addresses (checksummed only when written)
         self.domains = set(domains)
         self.lookback = lookback
         self.state = state or {"positions": {}, "nfts": {}, "vaults": {}}
@@ -235,7 +236,7 @@ class Importer:
             rcpt = self.f.call("eth_getTransactionReceipt", [txh], f"receipt {txh}")
             if not rcpt:
                 continue
-            sender = self.ev.checksum(rcpt["from"]) if rcpt.get("from") else ""
+            sender = (rcpt.get("from") or "").lower()
             decoded = [d for d in map(self.ev.decode_log, rcpt.get("logs") or ()) if d is not None]
             decoded.sort(key=lambda d: d.log_index)
             out.append((txh, sender, decoded))
@@ -305,7 +306,7 @@ class Importer:
         return rec
 
     def _tx_records(self, logs: list, sender: str, hist: dict) -> list[dict]:
-        me = self.address
+        me = self.me
         mine_tx = sender == me
         out: list[dict] = []
         labels = {d.label for d in logs}
@@ -335,7 +336,7 @@ class Importer:
         return m
 
     def _defi(self, d, logs, hist, involved: bool, action_in_tx: bool) -> dict | None:
-        me, a, label = self.address, d.args, d.label
+        me, a, label = self.me, d.args, d.label
         if label == "erc20.Transfer":
             if action_in_tx or a["from"] != me or a["to"] == ZERO:
                 return None  # part of a swap/mint/…, or received: not the user's own action
@@ -447,7 +448,7 @@ class Importer:
         return rec
 
     def _nft(self, d, paid: list, labels: set) -> dict | None:
-        me, a = self.address, d.args
+        me, a = self.me, d.args
         if d.label == "seaport.OrderFulfilled":
             return None  # its price is attached to the transfers it caused
         if d.label == "erc721.Transfer":
@@ -473,7 +474,7 @@ class Importer:
         rec = self._base(d, "nft")
         rec.update(collection=self.look.symbol(d.address), action=action, token_id=tid)
         if counter != ZERO:
-            rec["counterparty"] = counter
+            rec["counterparty"] = self.ev.checksum(counter)
         if price is not None:
             rec["price"] = price
         nfts = self.state["nfts"]
@@ -484,7 +485,7 @@ class Importer:
         return rec
 
     def _gov(self, d) -> dict | None:
-        me, a = self.address, d.args
+        me, a = self.me, d.args
         rec = self._base(d, "governance")
         if d.label in ("governor.VoteCast", "governor.VoteCastWithParams"):
             if a["voter"] != me:
@@ -509,12 +510,12 @@ class Importer:
             if a["proposer"] != me:
                 return None
             rec.update(dao=self.look.name(d.address) or self.look.symbol(d.address), vote="propose",
-                       proposal={"id": a["proposalId"], "proposer_address": me})
+                       proposal={"id": a["proposalId"], "proposer_address": self.address})
             return rec
         if d.label == "erc20votes.DelegateChanged":
             if a["delegator"] != me:
                 return None
-            rec.update(dao=self.look.symbol(d.address), vote="delegate", delegate=a["toDelegate"])
+            rec.update(dao=self.look.symbol(d.address), vote="delegate", delegate=self.ev.checksum(a["toDelegate"]))
             return rec
         return None
 
