@@ -120,6 +120,51 @@ class RpcTransport:
             self._session = None
 
 
+class Web3Transport:
+    """The same calls through a web3 instance (the embedded devnet, whose in-process
+    provider needs web3's request formatting); results turned back into JSON-RPC shape."""
+
+    def __init__(self, w3):
+        self.w3 = w3
+        self.calls = 0
+
+    def call(self, method: str, params: list):
+        from web3 import Web3
+
+        self.calls += 1
+        eth = self.w3.eth
+        try:
+            if method == "eth_getLogs":
+                f = dict(params[0])
+                for k in ("fromBlock", "toBlock"):
+                    if isinstance(f.get(k), str) and f[k].startswith("0x"):
+                        f[k] = int(f[k], 16)
+                res = eth.get_logs(f)
+            elif method == "eth_getTransactionReceipt":
+                res = eth.get_transaction_receipt(params[0])
+            elif method == "eth_call":
+                blk = params[1] if len(params) > 1 else "latest"
+                res = eth.call(params[0], int(blk, 16) if blk.startswith("0x") else blk)
+            elif method == "eth_getBlockByNumber":
+                res = eth.get_block(int(params[0], 16), False)
+            elif method == "eth_blockNumber":
+                return hex(eth.block_number)
+            elif method == "eth_chainId":
+                return hex(eth.chain_id)
+            else:
+                raise RpcError(None, f"{method} is not available on the embedded devnet")
+        except RpcError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - web3/eth-tester raise many types
+            if type(exc).__name__ == "TransactionNotFound":
+                return None
+            raise classify_error(None, f"{type(exc).__name__}: {exc}") from None
+        return json.loads(Web3.to_json(res))
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class RetryPolicy:
     max_retries: int = 8

@@ -543,8 +543,10 @@ def run_import(settings: Settings, opts: ImportOptions, progress: Callable | Non
         raise BadInput("--chunk must be ≥ 1")
     network = settings.resolve_network()
     if network.embedded and not network.rpc:
+        from zoo_cli.chain.logs import Web3Transport
+
         with open_chain(settings, create=False) as client:
-            rpc = RpcTransport(provider=client.w3.provider)
+            rpc = Web3Transport(client.w3)
             fetcher = LogFetcher(rpc, RetryPolicy(max_retries=opts.max_retries))
             return _run(settings, opts, network, client.chain_id, fetcher, Lookups(fetcher), address, out, progress)
     if not network.rpc:
@@ -675,7 +677,9 @@ def check_provenance(client, data_path: Path, rpc_url: str | None = None, max_re
     if rpc_url:
         rpc = RpcTransport(url=rpc_url)
     elif client.embedded:
-        rpc = RpcTransport(provider=client.w3.provider)
+        from zoo_cli.chain.logs import Web3Transport
+
+        rpc = Web3Transport(client.w3)
     else:
         rpc = RpcTransport(url=client.network.rpc)
     fetcher = LogFetcher(rpc, RetryPolicy(max_retries=max_retries))
