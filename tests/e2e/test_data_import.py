@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(not (available() and uniswap_available()),
 
 ROUNDS = 50
 PROPOSALS = 50
+TRAIN_STEPS = 40
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +184,7 @@ def test_bad_inputs(scenario, tmp_path):
     assert resumed.data["resumed_from"] == first.data["to_block"] + 1
 
 
+@pytest.mark.timeout(1800)
 def test_personas_train_far_better_than_base(scenario, tmp_path):
     """Import each persona, train a model on it, compare with the base on held-out real actions.
 
@@ -199,7 +201,7 @@ def test_personas_train_far_better_than_base(scenario, tmp_path):
         _zoo(tmp_path / name, scenario.url)("data", "import", "--lookback", 10, "--address", who,
                                             "--domains", domains, "-o", out)
         token = home("mint", "--name", name).data["token_id"]
-        tr = home("train", token, out, "--steps", 60, "--seed", 1).data
+        tr = home("train", token, out, "--steps", TRAIN_STEPS, "--seed", 1).data
         results[name] = (tr["performance"], tr["base_performance"])
         files[name] = (token, out)
     print("persona held-out exact match (trained, base):", results)

@@ -89,7 +89,7 @@ def import_(
     to_block: Annotated[str, typer.Option("--to-block", help="Last block, or `latest` (minus --confirmations).")] = "latest",
     domains: Annotated[str, typer.Option("--domains", help="Comma-separated subset of defi,nft,governance.")] = "defi,nft,governance",
     confirmations: Annotated[Optional[int], typer.Option("--confirmations", help="Skip blocks this close to the head (default 12; 0 on chain ids 1337/31337).", show_default=False)] = None,
-    chunk: Annotated[int, typer.Option("--chunk", help="Blocks per eth_getLogs request to start with (split when the node refuses).", min=1)] = 2000,
+    chunk: Annotated[int, typer.Option("--chunk", help="Largest block range per eth_getLogs request (starts small, grows while sparse, split when the node refuses).", min=1)] = 2000,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries of one request before giving up (the cursor is kept).", min=0)] = 8,
     lookback: Annotated[int, typer.Option("--lookback", help="Blocks of a pool's own events used for price change and volatility.", min=1)] = 50,
     json: JsonOpt = False,

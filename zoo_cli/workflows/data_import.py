@@ -35,7 +35,8 @@ from zoo_cli.errors import BadInput
 DEV_CHAIN_IDS = (1337, 31337)
 DEFAULT_CONFIRMATIONS = 12
 DEFAULT_CHUNK = 2000
-MAX_LOGS_PER_CHUNK = 20_000
+MAX_LOGS_PER_CHUNK = 10_000
+INITIAL_SPAN = 32  # slow start: a dense history must not arrive as one huge response
 LOOKBACK_BLOCKS = 50  # window for price change / volatility from the pool's own events
 IMPORT_DOMAINS = ("defi", "nft", "governance")
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -213,11 +214,12 @@ class Importer:
         self._positions = events.address_positions(self.domains)
 
     # collection
-    def collect(self, a: int, b: int) -> tuple[list[tuple[str, str, list]], int]:
-        """Every tx in [a, b] that names the address: [(tx hash, sender, decoded logs)], raw log count.
+    def collect(self, a: int, b: int) -> tuple[list[str], int]:
+        """Hashes of the txs in [a, b] that name the address (chain order), raw log count.
 
         The filters already restrict topic0 to supported events, so discovery only reads
-        the tx hashes; each receipt's logs are decoded once.
+        the tx hashes; the receipts are fetched and decoded one at a time by ``records``
+        (memory stays bounded by one receipt, whatever the history).
         """
         from zoo_cli.chain.logs import participant_topics
 
@@ -231,32 +233,29 @@ class Importer:
                 if txh not in order:
                     order[txh] = (self.ev.as_int(log["blockNumber"]), self.ev.as_int(log.get("transactionIndex", 0)))
             del logs
-        out = []
-        for txh in sorted(order, key=order.get):
-            rcpt = self.f.call("eth_getTransactionReceipt", [txh], f"receipt {txh}")
-            if not rcpt:
-                continue
-            sender = (rcpt.get("from") or "").lower()
-            decoded = [d for d in map(self.ev.decode_log, rcpt.get("logs") or ()) if d is not None]
-            decoded.sort(key=lambda d: d.log_index)
-            out.append((txh, sender, decoded))
-        return out, n
+        return sorted(order, key=order.get), n
 
-    def pool_history(self, pools: dict[str, str], a: int, b: int) -> dict[str, list[PoolObservation]]:
-        """Price observations of each pool (V2 Sync / V3 Swap) in [a - lookback, b]."""
-        if not pools:
-            return {}
+    def receipt_logs(self, txh: str) -> tuple[str, list] | None:
+        rcpt = self.f.call("eth_getTransactionReceipt", [txh], f"receipt {txh}")
+        if not rcpt:
+            return None
+        decoded = [d for d in map(self.ev.decode_log, rcpt.get("logs") or ()) if d is not None]
+        decoded.sort(key=lambda d: d.log_index)
+        return (rcpt.get("from") or "").lower(), decoded
+
+    def pool_history(self, pool: str, a: int, b: int) -> list[PoolObservation]:
+        """Price observations of one pool (V2 Sync / V3 Swap) in [a - lookback, b]."""
         sync = self.ev.spec("uniswap_v2.Sync")
         v3 = self.ev.spec("uniswap_v3.Swap")
-        logs = self.f.get_logs(max(0, a - self.lookback), b, address=sorted(pools),
+        logs = self.f.get_logs(max(0, a - self.lookback), b, address=pool,
                                topics=[["0x" + sync.topic0.hex(), "0x" + v3.topic0.hex()]])
-        hist: dict[str, list[PoolObservation]] = {p: [] for p in pools}
+        hist: list[PoolObservation] = []
+        dec = self._pool_decimals(pool)
+        if dec is None:
+            return hist
         for log in logs:
             d = self.ev.decode_log(log)
-            if d is None or d.address not in pools:
-                continue
-            dec = self._pool_decimals(d.address)
-            if dec is None:
+            if d is None or d.address != pool:
                 continue
             if d.label == "uniswap_v2.Sync":
                 price = _v2_price(d.args["reserve0"], d.args["reserve1"], *dec)
@@ -265,7 +264,7 @@ class Importer:
             else:
                 continue
             if price is not None:
-                hist[d.address].append(PoolObservation(d.block, d.tx_index, d.log_index, price))
+                hist.append(PoolObservation(d.block, d.tx_index, d.log_index, price))
         return hist
 
     def _pool_decimals(self, pool: str) -> tuple[int, int] | None:
@@ -283,17 +282,13 @@ class Importer:
     def records(self, a: int, b: int) -> tuple[Iterator[dict], int, int]:
         """(records of [a, b] in chain order, raw logs matched, transactions)."""
         txs, n = self.collect(a, b)
-        pools = {}
-        if "defi" in self.domains:
-            for _, _, logs in txs:
-                for d in logs:
-                    if d.spec.protocol in ("uniswap_v2", "uniswap_v3") and d.label != "uniswap_v2.Sync":
-                        pools[d.address] = d.spec.protocol
-        hist = self.pool_history(pools, a, b)
+        hist = _ChunkPools(self, a, b)
 
         def gen():
-            for _, sender, logs in txs:
-                yield from self._tx_records(logs, sender, hist)
+            for txh in txs:
+                got = self.receipt_logs(txh)
+                if got is not None:
+                    yield from self._tx_records(got[1], got[0], hist)
 
         return gen(), n, len(txs)
 
@@ -332,7 +327,7 @@ class Importer:
 
     def _market(self, pool: str, sym0: str, sym1: str, d, hist) -> dict:
         m = {"pool": f"{sym0}/{sym1}"}
-        m.update(market_from(hist.get(pool, []), (d.block, d.tx_index, d.log_index), self.lookback))
+        m.update(market_from(hist[pool], (d.block, d.tx_index, d.log_index), self.lookback))
         return m
 
     def _defi(self, d, logs, hist, involved: bool, action_in_tx: bool) -> dict | None:
@@ -520,6 +515,18 @@ class Importer:
         return None
 
 
+class _ChunkPools(dict):
+    """Pool price histories of one chunk, each fetched the first time an action needs it."""
+
+    def __init__(self, importer: Importer, a: int, b: int):
+        super().__init__()
+        self.importer, self.a, self.b = importer, a, b
+
+    def __missing__(self, pool: str) -> list[PoolObservation]:
+        self[pool] = self.importer.pool_history(pool, self.a, self.b)
+        return self[pool]
+
+
 def _validate(rec: dict) -> dict:
     from zoo_cli.engine.schemas import parse_record
 
@@ -618,7 +625,7 @@ def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, prog
     imp = Importer(fetcher, lookups, chain_id, address, opts.domains, opts.lookback, state)
     stats = ImportStats()
     total_blocks = max(0, to_block - start + 1)
-    span = opts.chunk
+    span = min(opts.chunk, INITIAL_SPAN)
     a = start
     while a <= to_block:
         b = min(to_block, a + span - 1)
@@ -646,7 +653,7 @@ def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, prog
         a = b + 1
         # Keep a chunk's memory bounded whatever the history: a dense range shrinks the next span.
         if nlogs > MAX_LOGS_PER_CHUNK and span > 1:
-            span = max(1, span // 2)
+            span = max(1, min(span // 2, span * MAX_LOGS_PER_CHUNK // nlogs))
         elif nlogs < MAX_LOGS_PER_CHUNK // 4 and span < opts.chunk:
             span = min(opts.chunk, span * 2)
     stats.splits = fetcher.splits
