@@ -36,9 +36,9 @@ def build_history(url: str, n_logs: int) -> tuple[str, str, int]:
     me = c.accounts[1]
     spam = c.deploy(compile_fixtures()["TransferSpammer"])
     n_tx = (n_logs + PER_TX - 1) // PER_TX
-    for i in range(n_tx):
-        c.send(spam.functions.spam(me, PER_TX, i), c.accounts[0], wait=False)
-    c.w3.eth.wait_for_transaction_receipt(c.w3.eth.get_block("latest")["transactions"][-1])
+    hashes = [c.send(spam.functions.spam(me, PER_TX, i), c.accounts[0], wait=False) for i in range(n_tx)]
+    for txh in hashes:  # every one mined and successful before anything is measured
+        assert int(c.receipt(txh)["status"], 16) == 1
     return me, spam.address, n_tx * PER_TX
 
 
@@ -72,7 +72,15 @@ def run_zoo(url: str, me: str, home: str, out: Path) -> tuple[float, float, dict
     return wall, peak / 2 ** 20, json.loads(stdout)
 
 
-def run_web3_loop(url: str, me: str, chain_id: int) -> tuple[float, int]:
+def _digest(records) -> str:
+    """Order-independent digest of the records' content (canonical JSON, sorted)."""
+    import hashlib
+
+    lines = sorted(json.dumps(r, sort_keys=True, separators=(",", ":")) for r in records)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def run_web3_loop(url: str, me: str, chain_id: int) -> tuple[float, int, str]:
     """The plain way: web3.py get_logs over chunks, receipts, ABI decode, cached lookups."""
     from web3 import Web3
 
@@ -92,6 +100,7 @@ def run_web3_loop(url: str, me: str, chain_id: int) -> tuple[float, int]:
     meta: dict = {}
     ts_cache: dict = {}
     out = 0
+    produced = []
     for a in range(0, head + 1, 2000):
         b = min(head, a + 1999)
         txs = {}
@@ -119,8 +128,10 @@ def run_web3_loop(url: str, me: str, chain_id: int) -> tuple[float, int]:
                        "contract": tok, "event": "erc20.Transfer", "timestamp": ts_cache[blk],
                        "action": "transfer", "tokens": [sym], "amounts": [ev["args"]["value"] / 10 ** dec]}
                 json.dumps(rec)
+                produced.append(rec)
                 out += 1
-    return time.perf_counter() - t0, out
+    wall = time.perf_counter() - t0
+    return wall, out, _digest(produced)
 
 
 def main() -> int:
@@ -138,8 +149,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "me.jsonl"
             wall, rss, res = run_zoo(node.url, me, f"{tmp}/home", out)
-            lines = sum(1 for _ in open(out))
-        ref_wall, ref_n = run_web3_loop(node.url, me, 31337)
+            with open(out) as fh:
+                zoo_digest = _digest(json.loads(line) for line in fh)
+            lines = res["records"]
+        ref_wall, ref_n, ref_digest = run_web3_loop(node.url, me, 31337)
     finally:
         node.stop()
     result = {
@@ -148,6 +161,7 @@ def main() -> int:
         "zoo_records_per_s": round(res["records"] / wall), "zoo_peak_rss_mb": round(rss),
         "web3_records": ref_n, "web3_wall_s": round(ref_wall, 2), "web3_records_per_s": round(ref_n / ref_wall),
         "speedup": round(ref_wall / wall, 2),
+        "same_records": zoo_digest == ref_digest,
     }
     if args.json:
         print(json.dumps(result))
