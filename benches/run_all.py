@@ -5,7 +5,8 @@ Figures: `zoo --help` vs `python -c pass`; `zoo list` with 200 models (embedded)
 figures of benches/scale.py (10,000 blocks / 10,000 models, anvil whole-process latency); train
 tokens/s vs transformers Trainer + peft (benches/train.py); store/fetch MB/s vs raw AES-GCM
 (benches/storage.py); gas per operation vs a bare OZ ERC-721 mint (benches/gas.py); the
-CLI.md example session (tools/demo.sh). Sub-benchmarks that fail are reported, not hidden.
+CLI.md example session (tools/demo.sh); `zoo data import` records/s and peak RSS vs a
+web3.py loop (benches/data_import.py). Sub-benchmarks that fail are reported, not hidden.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,storage,gas,session,scale "
+    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,storage,gas,session,scale,data_import "
                     "(a subset prints its rows and leaves benches/results.json alone)")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -224,6 +225,8 @@ def main() -> int:
         _bench_session(rows, notes)
     if want("scale"):
         _bench_scale(rows, notes)
+    if want("data_import"):
+        _bench_data_import(rows, notes)
     return _report(rows, notes, t_start, write=not only)
 
 
@@ -273,6 +276,20 @@ def _bench_gas(rows: list, notes: list) -> None:
             rows.append((f"gas: {name}", f"{g:,}", f"bare OZ ERC-721 mint {bare:,}", f"{g / bare:.2f}×", ok))
     except Exception as exc:  # noqa: BLE001
         notes.append(f"gas: not measured ({exc})")
+
+
+def _bench_data_import(rows: list, notes: list) -> None:
+    """`zoo data import` of 100,000 logs from anvil vs a plain web3.py loop (benches/data_import.py)."""
+    try:
+        r = _json_any([PY, "benches/data_import.py", "--logs", "100000", "--json"], 3600)
+        same = " (same records)" if r["same_records"] else " (RECORDS DIFFER)"
+        rows.append((f"data import, decoded records/s ({r['logs']:,} logs, anvil)", f"{r['zoo_records_per_s']:,}",
+                     f"web3.py get_logs + decode loop {r['web3_records_per_s']:,}{same}", f"{r['speedup']:.2f}×",
+                     r["speedup"] >= 2 and r["same_records"]))
+        rows.append(("data import, peak RSS", f"{r['zoo_peak_rss_mb']} MB", "budget 300 MB",
+                     f"{r['zoo_peak_rss_mb'] / 300:.2f}× budget", r["zoo_peak_rss_mb"] <= 300))
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"data import: not measured ({exc})")
 
 
 def _bench_session(rows: list, notes: list) -> None:

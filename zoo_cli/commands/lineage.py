@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -92,6 +92,8 @@ def history(
     token: TokenArg,
     verify: Annotated[bool, typer.Option("--verify", help="Check every link: chain hash, CID, blocks, GCM, adapter, ledger chain.")] = False,
     data_file: Annotated[Path | None, typer.Option("--data", help="A training data file: check its Merkle root against the ledger.", show_default=False)] = None,
+    check_provenance: Annotated[bool, typer.Option("--check-provenance", help="With --data: re-check that each imported record's event exists on the chain.")] = False,
+    provenance_rpc: Annotated[Optional[str], typer.Option("--provenance-rpc", help="Node of the data's chain for --check-provenance (default: the current network).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Training ledger of a model; --verify checks every link and exits 1 on any failure.
@@ -104,7 +106,12 @@ def history(
 
     s = settings_of(ctx, json=json)
     with output.progress(s) as p:
-        data = run(s, token, verify=verify or data_file is not None, data_path=data_file, progress=p)
+        if check_provenance and data_file is None:
+            from zoo_cli.errors import BadInput
+
+            raise BadInput("--check-provenance needs --data FILE", hint=f"zoo history {token} --verify --data FILE --check-provenance")
+        data = run(s, token, verify=verify or data_file is not None, data_path=data_file, progress=p,
+                   check_provenance=check_provenance, provenance_rpc=provenance_rpc)
 
     def human(d):
         n = len(d["entries"])

@@ -99,7 +99,7 @@ def next_head(head: bytes, dataset_root: bytes, ops: int, model_hash: bytes, sig
 
 
 def history(settings: Settings, token_id: int, *, verify: bool = False, data_path: Path | None = None,
-            progress=None) -> dict:
+            progress=None, check_provenance: bool = False, provenance_rpc: str | None = None) -> dict:
     with Session(settings, progress) as s:
         rec = read_record(s, token_id)
         ev = _Events(s)
@@ -187,6 +187,18 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
             check(match[0] if match else None, "dataset", bool(match),
                   f"{Path(data_path).name} (root {_hex(root)}) is the dataset of generation {match[0]}" if match
                   else f"{Path(data_path).name} (root {_hex(root)}) matches no ledger entry")
+            if check_provenance:
+                from zoo_cli.workflows.data_import import check_provenance as run_provenance
+
+                prov = run_provenance(s.client, Path(data_path), provenance_rpc)
+                out["provenance"] = prov
+                bad = prov["failures"]
+                check(match[0] if match else None, "provenance", not bad and prov["checked"] > 0,
+                      f"{prov['checked']} record(s) found on chain {prov['chain_id']}"
+                      + (f" ({prov['without_provenance']} without provenance)" if prov["without_provenance"] else "")
+                      if not bad and prov["checked"] else
+                      ("no record carries provenance" if not prov["checked"] else
+                       f"{len(bad)} record(s) not on chain {prov['chain_id']}: line {bad[0]['line']}: {bad[0]['reason']}"))
 
         out["checks"] = checks
         out["ok"] = all(c["ok"] is not False for c in checks)

@@ -1,0 +1,269 @@
+"""Log collection from any JSON-RPC node, the way hosted providers let you.
+
+``RpcTransport`` speaks plain JSON-RPC (HTTP via ``requests``, or the embedded devnet's
+provider) and classifies failures: a *range refusal* (the node wants a smaller range or
+fewer results: "block range too large", "query returned more than 10000 results",
+HTTP 413, -32005 …) makes :class:`LogFetcher` split the range in halves; a *transient*
+failure (HTTP 429/5xx, timeouts, dropped connections) is retried with exponential
+backoff. Both are bounded: after ``max_retries`` attempts on the same request the fetch
+fails with :class:`ProviderRefused` and the caller keeps its cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from zoo_cli.errors import BackendUnreachable
+
+_RANGE_WORDS = (
+    "range", "too many", "more than", "exceed", "limit", "too large", "response size", "10000", "max results",
+    "query timeout", "returned more",
+)
+
+
+class ProviderRefused(BackendUnreachable):
+    """Exit 5: the node kept refusing (rate limit, range) after the bounded retries."""
+
+
+class RangeRefused(Exception):
+    """The node refused this request because of its size: split the range."""
+
+
+class Transient(Exception):
+    """Rate limited or temporarily unavailable: retry after a pause."""
+
+
+class ConnectionFailed(Transient):
+    """The node did not answer at all (refused, DNS, timeout)."""
+
+
+class RpcError(Exception):
+    """A JSON-RPC error that is neither about size nor transient (e.g. a revert)."""
+
+    def __init__(self, code: int | None, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def classify_error(code: int | None, message: str) -> Exception:
+    """Map a JSON-RPC error object to RangeRefused / Transient / RpcError."""
+    text = (message or "").lower()
+    if code == 429 or "rate limit" in text or "too many requests" in text or "capacity" in text:
+        return Transient(message)
+    if code in (-32005, -32614) or any(w in text for w in _RANGE_WORDS):
+        return RangeRefused(message)
+    if code in (-32603, -32000) and ("timeout" in text or "unavailable" in text or "busy" in text):
+        return Transient(message)
+    return RpcError(code, message)
+
+
+class RpcTransport:
+    """Raw JSON-RPC calls with error classification (results left as the node sent them)."""
+
+    def __init__(self, url: str | None = None, provider=None, timeout: float = 30.0):
+        if (url is None) == (provider is None):
+            raise ValueError("give exactly one of url / provider")
+        self.url = url
+        self.provider = provider
+        self.timeout = timeout
+        self._session = None
+        self._id = 0
+        self.calls = 0
+
+    def _http(self, payload: dict | list):
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        try:
+            resp = self._session.post(self.url, data=json.dumps(payload), timeout=self.timeout,
+                                      headers={"Content-Type": "application/json"})
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ConnectionFailed(f"{type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            raise Transient(f"{type(exc).__name__}") from None
+        if resp.status_code == 413:
+            raise RangeRefused("HTTP 413 (request entity too large)")
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise Transient(f"HTTP {resp.status_code}")
+        if resp.status_code != 200:
+            raise RpcError(resp.status_code, f"HTTP {resp.status_code}")
+        try:
+            return resp.json()
+        except ValueError:
+            raise Transient("malformed JSON response") from None
+
+    def call(self, method: str, params: list):
+        self.calls += 1
+        if self.provider is not None:
+            body = self.provider.make_request(method, params)
+        else:
+            self._id += 1
+            body = self._http({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        if not isinstance(body, dict):
+            raise Transient("malformed JSON-RPC response")
+        err = body.get("error")
+        if err:
+            if isinstance(err, dict):
+                raise classify_error(err.get("code"), str(err.get("message", "")) + " " + str(err.get("data") or ""))
+            raise classify_error(None, str(err))
+        return body.get("result")
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class Web3Transport:
+    """The same calls through a web3 instance (the embedded devnet, whose in-process
+    provider needs web3's request formatting); results turned back into JSON-RPC shape."""
+
+    def __init__(self, w3):
+        self.w3 = w3
+        self.calls = 0
+
+    def call(self, method: str, params: list):
+        from web3 import Web3
+
+        self.calls += 1
+        eth = self.w3.eth
+        try:
+            if method == "eth_getLogs":
+                f = dict(params[0])
+                for k in ("fromBlock", "toBlock"):
+                    if isinstance(f.get(k), str) and f[k].startswith("0x"):
+                        f[k] = int(f[k], 16)
+                res = eth.get_logs(f)
+            elif method == "eth_getTransactionReceipt":
+                res = eth.get_transaction_receipt(params[0])
+            elif method == "eth_call":
+                blk = params[1] if len(params) > 1 else "latest"
+                res = eth.call(params[0], int(blk, 16) if blk.startswith("0x") else blk)
+            elif method == "eth_getBlockByNumber":
+                res = eth.get_block(int(params[0], 16), False)
+            elif method == "eth_blockNumber":
+                return hex(eth.block_number)
+            elif method == "eth_chainId":
+                return hex(eth.chain_id)
+            else:
+                raise RpcError(None, f"{method} is not available on the embedded devnet")
+        except RpcError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - web3/eth-tester raise many types
+            if type(exc).__name__ == "TransactionNotFound":
+                return None
+            raise classify_error(None, f"{type(exc).__name__}: {exc}") from None
+        return json.loads(Web3.to_json(res))
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 8
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * (2 ** attempt)) * (0.5 + random.random() / 2)
+
+
+def with_retries(fn: Callable[[], object], policy: RetryPolicy, what: str):
+    """Run ``fn`` retrying Transient errors with backoff; RangeRefused and RpcError pass through."""
+    for attempt in range(policy.max_retries + 1):
+        try:
+            return fn()
+        except Transient as exc:
+            if attempt == policy.max_retries:
+                raise ProviderRefused(
+                    f"the node kept refusing {what} after {policy.max_retries} retries ({exc})",
+                    hint="rerun the same command later: the import resumes from its cursor",
+                ) from None
+            policy.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+class LogFetcher:
+    """``eth_getLogs`` over a block range with adaptive splitting and bounded retries."""
+
+    def __init__(self, rpc: RpcTransport, policy: RetryPolicy | None = None, min_span: int = 1):
+        self.rpc = rpc
+        self.policy = policy or RetryPolicy()
+        self.min_span = min_span
+        self.splits = 0
+        self.span_cap: int | None = None  # largest span the node is known to accept
+
+    def get_logs(self, from_block: int, to_block: int, *, address: str | list[str] | None = None,
+                 topics: list | None = None) -> list[dict]:
+        """All logs of the filter in [from_block, to_block], splitting when the node refuses."""
+        out: list[dict] = []
+        cap = self.span_cap or (to_block - from_block + 1)
+        pieces, x = [], from_block
+        while x <= to_block:
+            pieces.append((x, min(x + cap - 1, to_block)))
+            x += cap
+        stack = pieces[::-1]  # LIFO: lowest range first, so logs stay in chain order
+        refusals_at_min = 0
+        while stack:
+            a, b = stack.pop()
+            flt: dict = {"fromBlock": hex(a), "toBlock": hex(b)}
+            if address is not None:
+                flt["address"] = address
+            if topics is not None:
+                flt["topics"] = topics
+            try:
+                logs = with_retries(lambda f=flt: self.rpc.call("eth_getLogs", [f]), self.policy,
+                                    f"eth_getLogs for blocks {a}-{b}")
+            except RangeRefused as exc:
+                if b - a + 1 <= self.min_span:
+                    refusals_at_min += 1
+                    if refusals_at_min > self.policy.max_retries:
+                        raise ProviderRefused(
+                            f"the node refuses eth_getLogs even for block {a} alone ({exc})",
+                            hint="use a node without a result cap for this block (e.g. your own or an archive node)",
+                        ) from None
+                    self.policy.sleep(self.policy.delay(refusals_at_min))
+                    stack.append((a, b))
+                    continue
+                self.splits += 1
+                # Remember the limit: later requests start below it instead of being refused again.
+                self.span_cap = max(self.min_span, (b - a + 1) // 2)
+                mid = (a + b) // 2
+                stack.append((mid + 1, b))  # LIFO: lower half first, so logs stay in order
+                stack.append((a, mid))
+                continue
+            except RpcError as exc:
+                raise BackendUnreachable(f"eth_getLogs failed for blocks {a}-{b}: {exc.message}",
+                                         hint="check that the node serves eth_getLogs (--rpc)") from None
+            out.extend(logs or ())
+        return out
+
+    def call(self, method: str, params: list, what: str | None = None):
+        """One JSON-RPC call with the retry policy (RangeRefused counts as transient here)."""
+        def go():
+            try:
+                return self.rpc.call(method, params)
+            except RangeRefused as exc:
+                raise Transient(str(exc)) from None
+
+        return with_retries(go, self.policy, what or method)
+
+
+def participant_topics(address: str, positions: Iterable[int], topic0s: list[str]) -> list[list]:
+    """One topic filter per position: ``[[topic0s], null…, padded address]``."""
+    from eth_abi import encode
+
+    padded = "0x" + encode(["address"], [address]).hex()
+    filters = []
+    for pos in positions:
+        t: list = [topic0s] + [None] * (pos - 1) + [padded]
+        filters.append(t)
+    return filters
