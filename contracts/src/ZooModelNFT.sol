@@ -72,15 +72,6 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     /// @notice Total ERC-2981 royalty, in basis points, split among the direct parents' creators.
     uint96 public immutable royaltyBps;
 
-    /// @notice Growth stages by cumulative training ops (0 / 100 / 1,000 / 10,000 / 100,000).
-    enum Stage {
-        Newborn,
-        Learning,
-        Adapted,
-        Expert,
-        Master
-    }
-
     /// @notice The seed's AIModelNFT struct, extended (fields after lastUpdated are zoo's;
     /// new fields are only ever appended). `specialization` is the domain label
     /// (domainName(domain)); `earnedSpecialization` the best earned ZIP-6 specialization.
@@ -657,17 +648,6 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     function getModelPerformance(uint256 tokenId, string calldata task) external view returns (uint256) {
         _requireOwned(tokenId);
         return uint128(_taskScores[tokenId][keccak256(bytes(task))]);
-    }
-
-    /// @notice Growth stage by cumulative training ops.
-    function stage(uint256 tokenId) external view returns (Stage) {
-        _requireOwned(tokenId);
-        uint256 ops = _records[tokenId].trainingOps;
-        if (ops >= 100_000) return Stage.Master;
-        if (ops >= 10_000) return Stage.Expert;
-        if (ops >= 1_000) return Stage.Adapted;
-        if (ops >= 100) return Stage.Learning;
-        return Stage.Newborn;
     }
 
     /// @notice Direct parents (lineage) of `tokenId`.

@@ -25,7 +25,7 @@ contract ZooModelNFTTest is ZooTest {
         assertEq(m.creator, alice, "creator");
         assertEq(keccak256(bytes(m.specialization)), keccak256("General"), "spec");
         assertEq(nft.totalMinted(), 1, "total");
-        assertEq(uint256(nft.stage(id)), uint256(ZooModelNFT.Stage.Newborn), "stage");
+        assertEq(m.trainingOps, 0, "ops (stage Newborn, derived off-chain)");
     }
 
     function test_mintModelWithHash_setsUriAndHash() public {
@@ -87,7 +87,6 @@ contract ZooModelNFTTest is ZooTest {
         (uint256[] memory sc, bool[] memory ver) = nft.getTaskScores(id, r.taskIds);
         assertEq(sc[2], 5_002, "score");
         assertTrue(!ver[2], "self-attested task score");
-        assertEq(uint256(nft.stage(id)), uint256(ZooModelNFT.Stage.Learning), "stage");
         assertEq(rewards.modelRewards(id), 0, "no reward for self-attested");
     }
 
@@ -117,22 +116,6 @@ contract ZooModelNFTTest is ZooTest {
         vm.prank(bob);
         nft.updateModel(id, H1, proof);
         assertEq(nft.getModelMetadata(id).generation, 1, "gen");
-    }
-
-    function test_stage_thresholds() public {
-        uint256 id = _mint(alice);
-        uint256[5] memory ops = [uint256(99), 1, 900, 9_000, 90_000];
-        ZooModelNFT.Stage[5] memory want = [
-            ZooModelNFT.Stage.Newborn,
-            ZooModelNFT.Stage.Learning,
-            ZooModelNFT.Stage.Adapted,
-            ZooModelNFT.Stage.Expert,
-            ZooModelNFT.Stage.Master
-        ];
-        for (uint256 i; i < 5; ++i) {
-            _update(id, ALICE_PK, ALICE_PK, keccak256(abi.encode(i)), ops[i]);
-            assertEq(uint256(nft.stage(id)), uint256(want[i]), "stage");
-        }
     }
 
     function test_ledgerHead_isHashChain() public {
@@ -517,8 +500,6 @@ contract ZooModelNFTTest is ZooTest {
         nft.getModelMetadata(42);
         vm.expectRevert(err);
         nft.getModelPerformance(42, "x");
-        vm.expectRevert(err);
-        nft.stage(42);
         vm.expectRevert(err);
         nft.parentsOf(42);
         vm.expectRevert(err);
