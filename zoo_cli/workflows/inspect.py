@@ -160,7 +160,7 @@ PAGE = 250  # tokens per getListRows eth_call
 
 def list_records(s: Session):
     """The `list` columns of every token, in id order, under AIModelNFT's field names: one
-    getListRows eth_call per PAGE tokens (half the storage reads of getModelsBatch)."""
+    getListRows eth_call per PAGE tokens (only the listed columns)."""
     total = int(s.call(s.nft.functions.totalMinted()))
     labels: dict[int, str] = {}
     for start in range(1, total + 1, PAGE):
