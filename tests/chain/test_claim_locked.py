@@ -48,6 +48,6 @@ def test_claim_refused_while_sale_pending(tmp_path):
     assert everything["tokens"] == [] and everything["locked"] == [token] and everything["claimed_wei"] == "0"
     with pytest.raises(OperationFailed) as named:
         claim(load_settings(home=home), [token])
-    assert "locked" in named.value.message
+    assert "pending marketplace order" in named.value.message
     with Session(load_settings(home=home)) as s:
         assert int(s.call(s.contract("TrainingRewards").functions.modelRewards(token))) == owed

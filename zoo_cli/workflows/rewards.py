@@ -1,9 +1,10 @@
 """`zoo claim`: claim training rewards (TrainingRewards.claimRewards, one tx per token).
 
 Journaled: the tokens to claim are fixed in the journal's first step, so a rerun after a
-crash resumes the same claims and never sends one twice. A token locked by a pending order or
-a paid lease cannot be claimed (issue 13: a seller must not empty a token it is selling):
-named explicitly it is an error, otherwise it is skipped and listed in ``locked``.
+crash resumes the same claims and never sends one twice. A token with a pending marketplace
+order cannot be claimed (issue 13: a seller must not empty a token it is selling; an active
+paid lease does not block): named explicitly it is an error, otherwise it is skipped and
+listed in ``locked``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
 
         locked: list[int] = []
 
-        def is_locked(t: int) -> bool:
-            return int(s.call(nft.functions.marketState(t))[2]) > s.now()
+        def is_locked(t: int) -> bool:  # a pending order locks with no end (>= 2**40 - 1)
+            return int(s.call(nft.functions.marketState(t))[2]) >= 2**40 - 1
 
         def plan() -> list[int]:
             if tokens:
@@ -38,8 +39,8 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
                                                hint=f"the owner is {owner}; only the owner claims its rewards")
                     if is_locked(t) and int(s.call(rewards.functions.modelRewards(t))) > 0:
                         raise OperationFailed(
-                            f"token {t} is locked by a pending order or a paid lease; its rewards can be "
-                            "claimed once that ends", hint=f"zoo lease status {t} (or zoo market orders)")
+                            f"token {t} has a pending marketplace order; its rewards can be claimed once "
+                            "the order settles", hint=f"zoo lease status {t} lists its orders")
                     chosen.append(t)
             else:
                 total = int(s.call(nft.functions.totalMinted()))
