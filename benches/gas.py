@@ -37,7 +37,6 @@ EXPECTED = [
     "mergeModels 4 parents",
     "mintModelWithDomain (new owner, hash, domain)",
     "setDomain",
-    "getModelsBatch 200 models (eth_call)",
     "getListRows 200 models (eth_call)",
     "setUser",
     "list (sale + lease)",

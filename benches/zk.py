@@ -85,7 +85,8 @@ def _submit_gas(w3, me, deploy, verifier: str, vka: list, art: dict, proof) -> d
     policy_gas = tx(nft.functions.setPolicyHash(1, bytes.fromhex(proof.param_hash[2:]))).gasUsed
     set_gas = tx(zke.functions.setVerifier(verifier, bytes.fromhex(art["vka_digest"][2:]))).gasUsed
     commitment = bytes.fromhex(proof.eval_commitment[2:])
-    reg_gas = tx(zke.functions.registerZkEvalSet(commitment, proof.n, [w3.keccak(text="defi")], "bafy-bench")).gasUsed
+    reg_gas = tx(zke.functions.registerZkEvalSet(commitment, proof.n, [w3.keccak(text="defi")], "bafy-bench",
+                                                 1)).gasUsed
     fn = zke.functions.submitZkEval(1, commitment, proof.labels, [c.proof_bytes for c in proof.chunks],
                                     [c.instances for c in proof.chunks], vka)
     rcpt = tx(fn)

@@ -14,8 +14,8 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooMo
 /// `capPerPeriod` per owner AND per token per `period` (moving a token to another address
 /// does not reset its cap), and never more than the pool holds beyond what it already owes
 /// (solvency: totalOwed <= balance). Rewards accrue to the model; its current owner claims
-/// them, not while the token is locked by a pending order or a paid lease (a seller cannot
-/// empty a token it is selling). Not stoppable here: Sybil owners (fresh tokens and
+/// them, not while an order of the token is pending (a seller cannot empty a token it is
+/// selling; an active paid lease does not block: the owner stays the owner). Not stoppable here: Sybil owners (fresh tokens and
 /// addresses), and dataset roots and op counts are the owner's claims. Callers: the NFT (verified
 /// reports) and the NFT's zk module (zero-knowledge evaluations; it passes the policy hash as
 /// `datasetRoot`, so one policy earns once across all tokens).
@@ -70,8 +70,12 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     error TrainingRewardsTransferFailed(address to, uint256 amount);
     /// @notice Funding with zero value, or a zero period.
     error TrainingRewardsInvalidAmount();
-    /// @notice The token is locked (pending order or paid lease): claim after it ends.
+    /// @notice An order of the token is pending (its lock has no end yet): claim after it settles.
     error TrainingRewardsTokenLocked(uint256 modelId, uint256 lockedUntil);
+
+    // A pending marketplace order locks the token with no end (type(uint64).max, stored as at
+    // least type(uint40).max); a completed paid lease locks it until a real expiry.
+    uint256 private constant PENDING_ORDER_LOCK = type(uint40).max;
 
     /// @param nft_ The model NFT. @param capPerPeriod_ Cap per owner per period (wei).
     /// @param period_ Cap period (seconds, > 0).
@@ -149,12 +153,12 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         return _bestOf(modelId, source);
     }
 
-    /// @notice Claim a model's unclaimed rewards (current owner only, token not locked by a
-    /// pending order or paid lease; pull payment).
+    /// @notice Claim a model's unclaimed rewards (current owner only, no order of the token
+    /// pending; pull payment).
     function claimRewards(uint256 modelId) external nonReentrant {
         if (nft.ownerOf(modelId) != msg.sender) revert TrainingRewardsNotOwner(modelId, msg.sender);
         (,, uint256 lockedUntil) = nft.marketState(modelId);
-        if (lockedUntil > block.timestamp) revert TrainingRewardsTokenLocked(modelId, lockedUntil);
+        if (lockedUntil >= PENDING_ORDER_LOCK) revert TrainingRewardsTokenLocked(modelId, lockedUntil);
         uint256 amount = modelRewards[modelId];
         if (amount == 0) revert TrainingRewardsNothingToClaim(modelId);
         modelRewards[modelId] = 0;

@@ -249,6 +249,26 @@ contract TrustRegressionTest is ZooTest {
         assertEq(bob.balance - before, owed, "the buyer gets the token's rewards");
     }
 
+    function test_claimDuringActivePaidLease_allowed() public {
+        uint256 id = _mint(alice);
+        _verified(id, alice, keccak256("v1"), 7_000);
+        uint256 owed = rewards.modelRewards(id);
+        vm.prank(alice);
+        market.list(id, 0, 1 gwei, 30 days, keccak256("key"));
+        vm.prank(bob);
+        uint256 orderId = market.leaseModel{value: 1 gwei * 1 days}(id, 1 days);
+        vm.prank(alice);
+        market.deliverKey(orderId, "env");
+        vm.prank(bob);
+        market.confirmDelivery(orderId); // lease active: locked until it expires
+        (,, uint256 locked) = nft.marketState(id);
+        assertTrue(locked > block.timestamp, "lease lock");
+        uint256 before = alice.balance;
+        vm.prank(alice);
+        rewards.claimRewards(id); // the owner stays the owner during a lease
+        assertEq(alice.balance - before, owed, "claimed");
+    }
+
     // ------------------------------------------------------------ item 8: admin powers
 
     /// Re-point a module the way the code allows: instantly (old) or propose → delay → execute.

@@ -47,6 +47,9 @@ def test_trained_token_is_verified_and_rewarded(zoo_env: Zoo, trained: dict):
     assert shown["model_hash"] == res["model_hash"] and shown["cid"] == res["cid"]
     assert shown["task_scores"]["defi"] == res["task_scores"]["defi"]
     assert shown["specialization"] == "DeFi" and shown["verified"] is True
+    # issue 13: each task score says who set it (here the verifier's report)
+    assert shown["task_verified"] == {t: True for t in shown["task_scores"]}
+    assert "defi" in shown["task_verified"]
 
 
 def test_unknown_token_and_not_owner(zoo_env: Zoo, trained: dict):

@@ -2,7 +2,8 @@
 DeFi data, prove its evaluation (`zoo prove`), verify on-chain (ZkEvaluator + the generated
 verifier), zkPerformance in `zoo show`, `zoo verify-proof`, a specialization earned from the
 proof (`zoo specialize --zk`, no verifier signature); a tampered proof, a changed
-public output and a proof for other weights are rejected on-chain and by verify-proof.
+public output and a proof for other weights are rejected on-chain and by verify-proof; the honest proof cannot be
+submitted again nor replayed onto a thief's token that copies the policy hash (issue 13).
 
 Cost: the circuit keys are built once per session (~65 s, or reused from ZOO_TEST_ZK_CACHE)
 and linked into every zoo home; one `zoo prove` per backend (~30-50 s) plus one in-process
@@ -94,13 +95,15 @@ def test_zk_proof_of_evaluation(zoo_env: Zoo, defi_data: Path, zk_cache: Path, o
                                 tmp_path: Path):
     zoo = zoo_env
     _link_keys(zoo, zk_cache)
-    reg = zoo("zk", "register-set", "--tasks", "defi", "--seed", EVAL_SEED, account="dev9").data
-    assert reg["n"] == 64 and reg["commitment"] == other_weights_proof["eval_commitment"]
-
     token = zoo("mint", "--name", "zk-policy").data["token_id"]
     trained = zoo("train", token, defi_data, "--policy-only").data
     assert trained["model_kinds"] == ["policy"] and trained["policy_accuracy"] >= 8000
     assert int(trained["policy_hash"], 16) != 0
+    # the verifier draws the set for this evaluation of this token (seeded here so that the
+    # other-weights proof below is on the same set)
+    reg = zoo("zk", "register-set", "--token", token, "--tasks", "defi", "--seed", EVAL_SEED, account="dev9").data
+    assert reg["n"] == 64 and reg["commitment"] == other_weights_proof["eval_commitment"]
+    assert reg["token_id"] == token and reg["generation"] == 1
 
     proved = zoo("prove", token, "--tasks", "defi").data
     assert proved["tasks"] == ["defi"] and proved["proofs"] == 1 and proved["n"] == 64
@@ -145,3 +148,32 @@ def test_zk_proof_of_evaluation(zoo_env: Zoo, defi_data: Path, zk_cache: Path, o
         onchain = zoo("prove", token, "--proof", path, expect=1)
         assert _error_type(onchain) == error, (name, onchain)
     assert zoo("show", token).data["zk_performance"] == proved["accuracy"]  # unchanged
+
+    # issue 13: the honest proof is single-use, and cannot be moved to a thief's token
+    again = zoo("prove", token, "--proof", proved["proof_file"], expect=1)
+    assert _error_type(again) == "ZkEvalSetUsed", again
+    _replay_onto_thief(zoo, token, trained["policy_hash"], Path(proved["proof_file"]))
+    assert zoo("show", token).data["zk_performance"] == proved["accuracy"]  # unchanged
+
+
+def _replay_onto_thief(zoo: Zoo, victim: int, policy_hash: str, proof_file: Path) -> None:
+    """dev1 mints a token, copies the victim's policy hash and replays the victim's proof
+    calldata with its own token id: both refused, the thief gets no score and no reward."""
+    from e2e.test_market import session
+    from zoo_cli.chain.errors import ContractRevert
+    from zoo_cli.engine import zk as zkeng
+    from zoo_cli.workflows.zk import _submit_fn
+
+    thief = zoo("mint", "--name", "thief", account="dev1").data["token_id"]
+    proof = zkeng.EvalProof.from_json(json.loads(proof_file.read_text()))
+    art = zkeng.evm_verifier_artifact(zoo.home / "zk")
+    with session(zoo, "dev1") as s:
+        with pytest.raises(ContractRevert) as copied:
+            s.transact(s.nft.functions.setPolicyHash(thief, bytes.fromhex(policy_hash[2:])))
+        assert copied.value.error_name == "ZooModelPolicyHashTaken", copied.value
+        with pytest.raises(ContractRevert) as replayed:
+            s.transact(_submit_fn(s, thief, proof, art))
+        assert replayed.value.error_name == "ZkEvalSetWrongToken", replayed.value
+        assert int(s.call(s.nft.functions.zkPerformance(thief))) == 0
+        assert int(s.call(s.contract("TrainingRewards").functions.modelRewards(thief))) == 0
+    assert victim != thief

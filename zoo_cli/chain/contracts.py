@@ -238,8 +238,9 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
         if progress:
             progress(f"{call.contract}.{call.function}")
         target = contract(client, call.contract, rec.contracts[call.contract])
-        fn = getattr(target.functions, call.function)(*call.args(ctx))
-        send(client, account, fn, value=int(call.value(ctx)))
+        if call.already is None or not call.already(ctx, target):
+            fn = getattr(target.functions, call.function)(*call.args(ctx))
+            send(client, account, fn, value=int(call.value(ctx)))
         rec.wiring_done.append(key)
         rec.save(ddir)
         wired.append(key)

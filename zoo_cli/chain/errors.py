@@ -85,8 +85,7 @@ _HINTS = {
     "SpecializationZkScoreTooLow": "train the policy more (zoo train TOKEN DATA.jsonl --policy), then "
                                    "zoo prove TOKEN --tasks DOMAIN",
     "SpecializationProofStale": "the token changed since the verifier evaluated it: rerun zoo specialize TOKEN SPEC",
-    "TrainingRewardsTokenLocked": "a pending order or an active paid lease locks the token; claim after it ends "
-                                  "(zoo lease status TOKEN)",
+    "TrainingRewardsTokenLocked": "an order of the token is pending; claim after it settles (zoo lease status TOKEN lists its orders)",
     "ZooModelPolicyHashTaken": "another token already committed these policy weights; train a policy of your own: "
                                "zoo train TOKEN DATA.jsonl --policy",
     "ZkEvalSetWrongToken": "that evaluation set was drawn for another token: zoo prove TOKEN draws a fresh one",

@@ -60,7 +60,10 @@ class DeployStep:
 class WiringCall:
     """After deployment: call `contract.function(*args(ctx))` from the deployer, with `value(ctx)` wei.
 
-    Calls whose `when(ctx)` is False are skipped (e.g. no verifier configured).
+    Calls whose `when(ctx)` is False are skipped (e.g. no verifier configured). `already(ctx,
+    target)` (optional; `target` is the web3 contract) says whether the call's effect is
+    already on-chain: one-shot calls (module wiring) are not re-sent after a crash between
+    sending and recording them.
     """
 
     contract: str
@@ -68,6 +71,15 @@ class WiringCall:
     args: Callable[[PlanContext], list[Any]]
     value: Callable[[PlanContext], int] = field(default=lambda ctx: 0)
     when: Callable[[PlanContext], bool] = field(default=lambda ctx: True)
+    already: Callable[[PlanContext, Any], bool] | None = None
+
+
+def _modules_wired(c: PlanContext, nft) -> bool:
+    a = c.addresses
+    got = (nft.functions.marketplace().call(), nft.functions.trainingRewards().call(),
+           nft.functions.evaluationRegistry().call(), nft.functions.specializationRegistry().call())
+    want = (a["Marketplace"], a["TrainingRewards"], a["EvaluationRegistry"], a["ModelSpecialization"])
+    return tuple(x.lower() for x in got) == tuple(x.lower() for x in want)
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ def deploy_plan() -> DeployPlan:
     wiring = [
         # The NFT must know the marketplace (locks, sales, leases), the reward pool (credits
         # on verified updates), the evaluation registry and the specialization registry.
+        # Both wiring calls work once, before the first token (issue 13); later changes go
+        # through the NFT's 2-day timelock (proposeModule / executeModule).
         WiringCall(
             "ZooModelNFT",
             "setModules",
@@ -110,9 +124,12 @@ def deploy_plan() -> DeployPlan:
                 c.addresses["EvaluationRegistry"],
                 c.addresses["ModelSpecialization"],
             ],
+            already=_modules_wired,
         ),
         # zkPerformance is recorded by, and rewards credited from, the ZkEvaluator only
-        WiringCall("ZooModelNFT", "setZkModule", lambda c: [c.addresses["ZkEvaluator"]]),
+        WiringCall("ZooModelNFT", "setZkModule", lambda c: [c.addresses["ZkEvaluator"]],
+                   already=lambda c, nft: nft.functions.zkModule().call().lower()
+                   == c.addresses["ZkEvaluator"].lower()),
         WiringCall(
             "ZooModelNFT",
             "grantRole",

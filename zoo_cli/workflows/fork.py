@@ -70,9 +70,12 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
                 display, new_id, base_stub(manifest, parent_meta, rec["baseModel"]),
                 generation=int(rec["generation"]), training_ops=int(rec["trainingOps"]),
                 specialization=parent_meta.get("specialization") or rec["specialization"],
-                performance=int(rec["performance"]), task_scores=parent_meta.get("task_scores") or {},
+                # a re-keyed fork (new hash) starts unverified on-chain (issue 13): its public
+                # metadata says the same; only a fork of the very container keeps the scores
+                performance=0 if sealed else int(rec["performance"]),
+                task_scores={} if sealed else parent_meta.get("task_scores") or {},
                 parents=[token_id], owners=[s.address], model_kinds=parent_meta.get("model_kinds") or [],
-                verified=bool(rec["verified"]),
+                verified=False if sealed else bool(rec["verified"]),
             )
             if parent_meta.get("domain_ops"):
                 doc["domain_ops"] = parent_meta["domain_ops"]

@@ -279,8 +279,8 @@ def _decode_rows(s: Session, start: int, owners, packed, uris, labels: dict[int,
 
 def list_records(s: Session, first: int = 1, count: int | None = None):
     """The `list` columns of tokens ``first..`` (``count`` of them, None: all), in id order,
-    under AIModelNFT's field names: one getListRows eth_call per PAGE tokens (half the
-    storage reads of getModelsBatch)."""
+    under AIModelNFT's field names: one getListRows eth_call per PAGE tokens (only the listed
+    columns)."""
     total = int(s.call(s.nft.functions.totalMinted()))
     last = total if count is None else min(total, first + count - 1)
     labels: dict[int, str] = {}

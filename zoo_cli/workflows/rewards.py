@@ -1,13 +1,16 @@
 """`zoo claim`: claim training rewards (TrainingRewards.claimRewards, one tx per token).
 
 Journaled: the tokens to claim are fixed in the journal's first step, so a rerun after a
-crash resumes the same claims and never sends one twice.
+crash resumes the same claims and never sends one twice. A token with a pending marketplace
+order cannot be claimed (issue 13: a seller must not empty a token it is selling; an active
+paid lease does not block): named explicitly it is an error, otherwise it is skipped and
+listed in ``locked``.
 """
 
 from __future__ import annotations
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import PermissionDenied
+from zoo_cli.errors import OperationFailed, PermissionDenied
 from zoo_cli.units import wei_fields
 from zoo_cli.workflows.session import Session
 
@@ -20,6 +23,11 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
         nft = s.nft
         j = s.journal("claim", *(tokens or ["all"]))
 
+        locked: list[int] = []
+
+        def is_locked(t: int) -> bool:  # a pending order locks with no end (>= 2**40 - 1)
+            return int(s.call(nft.functions.marketState(t))[2]) >= 2**40 - 1
+
         def plan() -> list[int]:
             if tokens:
                 chosen = []
@@ -29,12 +37,18 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
                     if owner.lower() != s.address.lower():
                         raise PermissionDenied(f"{s.address} does not own token {t}",
                                                hint=f"the owner is {owner}; only the owner claims its rewards")
+                    if is_locked(t) and int(s.call(rewards.functions.modelRewards(t))) > 0:
+                        raise OperationFailed(
+                            f"token {t} has a pending marketplace order; its rewards can be claimed once "
+                            "the order settles", hint=f"zoo lease status {t} lists its orders")
                     chosen.append(t)
             else:
                 total = int(s.call(nft.functions.totalMinted()))
                 chosen = [t for t in range(1, total + 1)
                           if s.call(nft.functions.ownerOf(t)).lower() == s.address.lower()]
-            return [t for t in chosen if int(s.call(rewards.functions.modelRewards(t))) > 0]
+            owed = [t for t in chosen if int(s.call(rewards.functions.modelRewards(t))) > 0]
+            locked.extend(t for t in owed if is_locked(t))
+            return [t for t in owed if t not in locked]
 
         todo = j.step("plan", plan)
         claimed, total = [], 0
@@ -45,4 +59,4 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
             claimed.append({"token_id": t, **wei_fields("amount", amount), "tx_hash": res["tx_hash"]})
         j.finish()
         return {**wei_fields("claimed", total), "tokens": [c["token_id"] for c in claimed], "claims": claimed,
-                "account": s.address}
+                "account": s.address, "locked": locked}
