@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from e2e.test_market import fork, order, session
+from e2e.sealed import sealed_token
+from e2e.test_market import order, session
 from e2e.zoocli import ZOO, Zoo
 
 pytestmark = pytest.mark.parametrize("zoo_env", ["embedded"], indirect=True)
@@ -47,9 +48,9 @@ def _stop(proc: subprocess.Popen, sig: int) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
-def test_watch_delivers_new_orders_and_survives_sigkill(zoo_env: Zoo, trained: dict):
+def test_watch_delivers_new_orders_and_survives_sigkill(zoo_env: Zoo):
     zoo = zoo_env
-    sale = fork(zoo, trained["token_id"])
+    sale, _ = sealed_token(zoo)
     zoo("market", "sell", sale, "--price", "0.01eth")
 
     # 1. a watcher that dies (SIGKILL) right after signing its delivery, before sending it
@@ -67,7 +68,7 @@ def test_watch_delivers_new_orders_and_survives_sigkill(zoo_env: Zoo, trained: d
     w = _watcher(zoo)
     try:
         _wait_status(zoo, oid, "delivered")
-        lease = fork(zoo, trained["token_id"])
+        lease, _ = sealed_token(zoo)
         zoo("lease", "offer", lease, "--price-per-day", "0.01eth")
         lease_oid = zoo("lease", "take", lease, "--for", "1d", account="dev3").data["order_id"]
         _wait_status(zoo, lease_oid, "delivered")  # nobody ran `market fulfill`
