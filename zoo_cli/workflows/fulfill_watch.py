@@ -23,7 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import BackendUnreachable, NotFound, PermissionDenied, VerificationFailed, ZooError
+from zoo_cli.errors import (
+    BackendUnreachable,
+    NotFound,
+    PermissionDenied,
+    VerificationFailed,
+    ZooError,
+)
 from zoo_cli.fsutil import atomic_write
 from zoo_cli.workflows.session import Session
 
@@ -116,7 +122,7 @@ def watch(settings: Settings, stop: threading.Event, on_event: EventSink, *, int
     with Session(settings) as s:
         from zoo_cli.workflows.market import deployment_block
 
-        s.signer  # unlock now: a wrong password ends the watcher at once, not at the first order
+        _ = s.signer  # unlock now: a wrong password ends the watcher at once, not at the first order
         path = _state_path(s)
         state = _load_state(path, deployment_block(s))
         on_event("started", {"account": s.address, "network": s.client.network.name,

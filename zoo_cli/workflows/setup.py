@@ -17,13 +17,12 @@ def init(settings: Settings, dev: bool) -> dict:
 def deploy(settings: Settings, new: bool = False) -> dict:
     from zoo_cli.chain.client import open_chain
     from zoo_cli.chain.contracts import deploy_suite
-    from zoo_cli.workflows.accounts import resolve_account
-    from zoo_cli.workflows.signer import unlock
-
     from zoo_cli.chain.keystore import Keystore
     from zoo_cli.chain.setup import DEV_REWARD_FUNDING
     from zoo_cli.chain.suite import SuiteParams
     from zoo_cli.config import DEV_CHAIN_IDS
+    from zoo_cli.workflows.accounts import resolve_account
+    from zoo_cli.workflows.signer import unlock
 
     with open_chain(settings) as client:
         account = unlock(settings, resolve_account(settings), client)

@@ -1,17 +1,24 @@
-"""Finding a deployment from another machine: `zoo network add NAME --rpc URL --nft ADDRESS`
-in a fresh home, `init --network NAME` that never deploys a second suite, `deploy --new`.
+"""Two machines, one chain: finding a deployment with `zoo network add NAME --rpc URL --nft
+ADDRESS` in a fresh home (`init --network NAME` never deploys a second suite, `deploy --new`
+does on purpose), and moving a model between homes through the owner's `zoo ipfs serve`
+trustless gateway (`--gateway`, every block hash-checked, a lying gateway skipped).
 
-Two homes on one real anvil stand for two machines: they share only the node's URL and
-the NFT address.
+Homes on one real anvil stand for machines: they share only the node's URL, the NFT
+address and the gateway's URL — no files, no blockstore.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
+import urllib.request
 
 import pytest
 
-from e2e.zoocli import Zoo
+from e2e.sealed import sealed_token
+from e2e.zoocli import ZOO, Zoo
 
 pytestmark = pytest.mark.anvil
 
@@ -61,7 +68,8 @@ def test_network_add_in_fresh_home_finds_every_module(owner, anvil_node, tmp_pat
     # --new deploys a second suite on purpose; the old record is kept aside
     fresh = buyer("--network", "shop", "deploy", "--new").data
     assert fresh["status"] == "deployed" and fresh["contracts"]["ZooModelNFT"] != theirs["ZooModelNFT"]
-    assert json.loads(open(fresh["replaced"]).read())["contracts"] == theirs
+    with open(fresh["replaced"]) as fh:
+        assert json.loads(fh.read())["contracts"] == theirs
     assert buyer("--network", "shop", "deploy").data["status"] == "verified"
 
 
@@ -85,3 +93,61 @@ def test_network_add_refusals(owner, anvil_node, tmp_path):
     assert "chain id mismatch" in r.data["error"]["message"]
     zoo("network", "add", "x", "--rpc", f"http://127.0.0.1:{free_port()}", "--nft", theirs["ZooModelNFT"], expect=5)
     assert not (tmp_path / "home" / "config.toml").exists()  # nothing written by a refusal
+
+
+def _serve(zoo: Zoo, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(ZOO + ["ipfs", "serve", "--port", str(port)], env=zoo.base_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(zoo.home.parent))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ipfs/bafkqaaa?format=raw", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read()) from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("zoo ipfs serve did not answer")
+
+
+def test_model_moves_between_homes_through_the_owners_gateway(owner, anvil_node, tmp_path):
+    """The buyer's home holds no block of the model: it buys, gets the key, and checks and
+    decrypts the container fetched through the seller's `zoo ipfs serve`; a lying gateway
+    listed first is caught and skipped."""
+    from support.anvil import free_port
+    from support.lying_gateway import lying_gateway
+
+    from zoo_cli.config import load_settings
+    from zoo_cli.workflows.models import load_adapter
+    from zoo_cli.workflows.session import Session
+
+    token, files = sealed_token(owner)
+    owner("market", "sell", token, "--price", "0.01eth")
+    port = free_port()
+    gateway = _serve(owner, port)
+    good = f"http://127.0.0.1:{port}"
+    try:
+        nft = owner("network", "show").data["contracts"]["ZooModelNFT"]
+        buyer = Zoo(tmp_path / "buyer")
+        buyer("network", "add", "shop", "--rpc", anvil_node.url, "--nft", nft)
+        buyer("init", "--dev")
+        oid = buyer("market", "buy", token, account="dev2").data["order_id"]
+        owner("market", "fulfill")
+        # without a gateway the buyer's home has none of the blocks: a clear not-found, not a bad key
+        r = buyer("market", "confirm", oid, account="dev2", expect=3)
+        assert "gateway" in r.data["error"]["hint"]
+        with lying_gateway() as (liar, hits):
+            done = buyer("--gateway", liar, "--gateway", good, "market", "confirm", oid, account="dev2").data
+            assert hits  # the liar was asked first, its bytes refused, the owner's gateway used
+        assert done["status"] == "completed"
+        # the new owner decrypts the model from blocks fetched (and now cached) through the gateway
+        settings = load_settings(home=buyer.home, account="dev2", gateways=[good])
+        with Session(settings) as s:
+            got, _manifest = load_adapter(s, token)
+        assert got == files
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        _out, err = gateway.communicate(timeout=30)
+    assert gateway.returncode == 0, err
+    assert json.loads(err.splitlines()[0])["event"] == "listening"
