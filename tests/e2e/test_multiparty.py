@@ -76,23 +76,31 @@ def test_network_add_in_fresh_home_finds_every_module(owner, anvil_node, tmp_pat
 def test_network_add_refusals(owner, anvil_node, tmp_path):
     from support.anvil import free_port
 
+    from zoo_cli.config import load_settings
+    from zoo_cli.errors import BackendUnreachable, BadInput, NotFound, OperationFailed
+    from zoo_cli.workflows.setup import add_network
+
     theirs = owner("network", "show").data["contracts"]
-    zoo = Zoo(tmp_path / "home")
+    home = tmp_path / "home"
     url = anvil_node.url
-    # an account (no code) is not a deployment: not found
-    r = zoo("network", "add", "x", "--rpc", url, "--nft", "0x" + "11" * 20, expect=3)
-    assert "no contract" in r.data["error"]["message"]
-    # another zoo contract is not the NFT
-    r = zoo("network", "add", "x", "--rpc", url, "--nft", theirs["Marketplace"], expect=1)
-    assert "not a ZooModelNFT" in r.data["error"]["message"]
-    zoo("network", "add", "x", "--rpc", url, "--nft", "0x1234", expect=2)
-    zoo("network", "add", "local", "--rpc", url, "--nft", theirs["ZooModelNFT"], expect=2)
-    zoo("network", "add", "../x", "--rpc", url, "--nft", theirs["ZooModelNFT"], expect=2)
-    # a preset name with another chain id
-    r = zoo("network", "add", "zoo-mainnet", "--rpc", url, "--nft", theirs["ZooModelNFT"], expect=5)
-    assert "chain id mismatch" in r.data["error"]["message"]
-    zoo("network", "add", "x", "--rpc", f"http://127.0.0.1:{free_port()}", "--nft", theirs["ZooModelNFT"], expect=5)
-    assert not (tmp_path / "home" / "config.toml").exists()  # nothing written by a refusal
+    s = load_settings(home=home)
+    cases = [  # (name, rpc, nft, error, message part)
+        ("x", url, "0x" + "11" * 20, NotFound, "no contract"),  # an account: no code
+        ("x", url, theirs["Marketplace"], OperationFailed, "not a ZooModelNFT"),  # another zoo contract
+        ("x", url, "0x1234", BadInput, "invalid contract address"),
+        ("local", url, theirs["ZooModelNFT"], BadInput, "reserved"),
+        ("../x", url, theirs["ZooModelNFT"], BadInput, "invalid network name"),
+        ("zoo-mainnet", url, theirs["ZooModelNFT"], BackendUnreachable, "chain id mismatch"),  # preset's id
+        ("x", f"http://127.0.0.1:{free_port()}", theirs["ZooModelNFT"], BackendUnreachable, "cannot reach"),
+    ]
+    for name, rpc, nft, error, part in cases:
+        with pytest.raises(error) as exc:
+            add_network(s, name, rpc, nft)
+        assert part in exc.value.message and exc.value.hint, (name, nft)
+    assert not home.exists()  # nothing written by a refusal
+    # and through the CLI: one line, the documented exit code, one JSON document
+    r = Zoo(home)("network", "add", "x", "--rpc", url, "--nft", theirs["Marketplace"], expect=1)
+    assert r.data["error"]["type"] == "OperationFailed"
 
 
 def _serve(zoo: Zoo, port: int) -> subprocess.Popen:
