@@ -87,7 +87,7 @@ def test_watch_delivers_new_orders_and_survives_sigkill(zoo_env: Zoo):
 
     # 3. a restart finds nothing to do; Ctrl-C ends it with 130 and an empty summary
     w = _watcher(zoo)
-    time.sleep(2.5)
+    time.sleep(1.5)
     code, out, err = _stop(w, signal.SIGINT)
     assert code == 130, err
     assert json.loads(out)["delivered"] == [] and json.loads(out)["stopped_by"] == "SIGINT"
