@@ -188,7 +188,7 @@ def _wiring_key(call, ctx) -> str:
     return f"{call.contract}.{call.function}({args})"
 
 
-def _archive(ddir: Path, rec: Deployment) -> Path:
+def archive_deployment(ddir: Path, rec: Deployment) -> Path:
     """Move a replaced deployment record aside (``deployments/replaced/``), never delete it."""
     src = Deployment.path_for(ddir, rec.network, rec.chain_id)
     dest_dir = ddir / "replaced"
@@ -224,7 +224,7 @@ def deploy_suite(client, account, params: Any = None, *, progress=None, new: boo
     verified: list[str] = []
     replaced = None
     if rec is not None and new and rec.contracts:
-        replaced = str(_archive(ddir, rec))
+        replaced = str(archive_deployment(ddir, rec))
         rec = None
     if rec is not None:
         states = {name: _check_code(client, name, address, rec.code_hashes.get(name))

@@ -149,9 +149,9 @@ def add_network(settings: Settings, name: str, rpc: str, nft: str) -> dict:
         replaced = bool(previous and previous.contracts
                         and previous.contracts.get("ZooModelNFT") != rec.contracts.get("ZooModelNFT"))
         if replaced:
-            from zoo_cli.chain.contracts import _archive
+            from zoo_cli.chain.contracts import archive_deployment
 
-            _archive(settings.deployments_dir, previous)
+            archive_deployment(settings.deployments_dir, previous)
         cfg = dict(read_config_file(home))
         nets = dict(cfg.get("networks") or {})
         nets[name] = {**dict(nets.get(name) or {}), "rpc": rpc, "chain_id": chain_id}
