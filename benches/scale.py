@@ -256,8 +256,8 @@ def rows_of(r: dict) -> list[tuple]:
          "reported (may exceed 2 s)", "-", None),
         row(f"list, {r['list_rows']:,} models, chain unchanged", r["list_unchanged"], 2),
         (f"list peak memory, {r['list_rows']:,} models (first / after a block / --limit 20)",
-         f"{r['list_first']['rss_mib']:.0f} / {r['list_after_block']['rss_mib']:.0f} / "
-         f"{r['list_page_after_block']['rss_mib']:.0f} MiB", "reported", "-", None),
+         (f"{r['list_first']['rss_mib']:.0f} / {r['list_after_block']['rss_mib']:.0f} / "
+          f"{r['list_page_after_block']['rss_mib']:.0f} MiB"), "reported", "-", None),
         (f"show T, embedded: {r['chain_blocks']:,} blocks vs {r['blocks']:,}", t(r["show_large"]),
          f"{r['show_small']['wall']:.2f} s", f"{r['show_large']['wall'] / r['show_small']['wall']:.2f}×",
          r["show_large"]["wall"] <= 1.5 * r["show_small"]["wall"]),
