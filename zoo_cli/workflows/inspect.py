@@ -176,7 +176,9 @@ def _refresh_cache(settings: Settings, key: tuple[str, str]) -> _RowCache:
         head_hash = bytes(s.w3.eth.get_block(head)["hash"]).hex()
         total = int(s.call(s.nft.functions.totalMinted()))
         touched: set[int] | None = None
-        if meta.get("deploy") == key[1] and meta.get("head_number") and int(meta["head_number"]) <= head:
+        if (meta.get("deploy") == key[1] and meta.get("head_number") and int(meta["head_number"]) <= head
+                and bytes(s.w3.eth.get_block(int(meta["head_number"]))["hash"]).hex() == meta.get("head")):
+            # the cached head is still an ancestor of this chain (not a reset devnet): incremental
             touched, everything = _touched_since(s, int(meta["head_number"]), head)
             if everything:
                 touched = None
