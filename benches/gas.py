@@ -45,6 +45,12 @@ EXPECTED = [
     "leaseModel + deliverKey",
     "confirmDelivery (lease: setUser + lock)",
     "withdraw",
+    "dispute",
+    "revealKey",
+    "resolveDispute (release + re-delivery, NFT moves)",
+    "timeoutDispute (no reveal: refund)",
+    "leaseModel hosted (user set at once)",
+    "setDataPrice (1 ledger step)",
     "claimRewards",
 ]
 

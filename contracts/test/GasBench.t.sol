@@ -136,4 +136,49 @@ contract GasBench is ZooTest {
         _log("confirmDelivery (lease: setUser + lock)", c2);
         _log("withdraw", _call(alice, address(market), 0, abi.encodeWithSignature("withdraw()")));
     }
+
+    function test_gas_market_disputes() public {
+        string memory cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+        uint256 id = nft.mintModelWithHash(alice, BASE, keccak256("h"), "");
+        vm.prank(alice);
+        market.list(id, 1 ether, Marketplace.LeaseTerms(0, 0, 0, 0, Marketplace.LeaseKind.Key, ""), KEY);
+        vm.prank(bob);
+        uint256 o1 = market.buyModel{value: 1 ether}(id);
+        vm.prank(alice);
+        market.deliverKey(o1, cid);
+        _log("dispute", _call(bob, address(market), 0, abi.encodeCall(Marketplace.dispute, (o1))));
+        _log("revealKey", _call(alice, address(market), 0, abi.encodeCall(Marketplace.revealKey, (o1, arbiter, cid))));
+        _log(
+            "resolveDispute (release + re-delivery, NFT moves)",
+            _call(arbiter, address(market), 0, abi.encodeCall(Marketplace.resolveDispute, (o1, false, cid)))
+        );
+        uint256 id2 = nft.mintModelWithHash(alice, BASE, keccak256("h2"), "");
+        vm.prank(alice);
+        market.list(id2, 1 ether, Marketplace.LeaseTerms(0, 0, 0, 0, Marketplace.LeaseKind.Key, ""), KEY);
+        vm.prank(bob);
+        uint256 o2 = market.buyModel{value: 1 ether}(id2);
+        vm.prank(alice);
+        market.deliverKey(o2, cid);
+        vm.prank(bob);
+        market.dispute(o2);
+        vm.warp(block.timestamp + 1 days + 1);
+        _log("timeoutDispute (no reveal: refund)", _call(carol, address(market), 0, abi.encodeCall(Marketplace.timeoutDispute, (o2))));
+        uint256 id3 = nft.mintModelWithHash(alice, BASE, keccak256("h3"), "");
+        vm.prank(alice);
+        market.list(
+            id3, 0, Marketplace.LeaseTerms(1 gwei, 1 days, 30 days, 0, Marketplace.LeaseKind.Hosted, "https://models.example.org/zoo/3"), bytes32(0)
+        );
+        _log(
+            "leaseModel hosted (user set at once)",
+            _call(bob, address(market), 1 gwei * 1 days, abi.encodeCall(Marketplace.leaseModel, (id3, 1 days)))
+        );
+        bytes32 h4 = keccak256("h4");
+        _update(id2, ALICE_PK, ALICE_PK, h4, 3);
+        Marketplace.LedgerStep[] memory steps = new Marketplace.LedgerStep[](1);
+        steps[0] = Marketplace.LedgerStep(keccak256(abi.encode("data", id2, h4)), 3, h4, alice);
+        _log(
+            "setDataPrice (1 ledger step)",
+            _call(alice, address(market), 0, abi.encodeCall(Marketplace.setDataPrice, (id2, 1 ether, KEY, bytes32(0), steps)))
+        );
+    }
 }

@@ -430,7 +430,7 @@ contract ZooModelNFTTest is ZooTest {
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, bob, id));
         nft.setUser(id, bob, 1);
         vm.prank(address(market));
-        nft.setLock(id, type(uint40).max);
+        nft.setLock(id, type(uint40).max); // the held-order sentinel (setLock no longer truncates)
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(ZooModelNFT.ZooModelLocked.selector, id, uint256(type(uint40).max)));
         nft.setUser(id, bob, 1);

@@ -491,9 +491,9 @@ def reveal(settings: Settings, order_id: int, arbiter: str | None = None) -> dic
         env = j.step("envelope", lambda: str(wrap_for(s.storage, key, arbiter, bundle, model_cid=cid)))
         res = s.transact(s.market.functions.revealKey(order_id, arbiter, env), journal=j, step="reveal")
         j.finish()
-        window = int(s.call(s.market.functions.disputeWindow()))
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "arbiter": arbiter,
-                "envelope_cid": env, "ruling_deadline": s.now() + window, "tx_hash": res["tx_hash"]}
+                "envelope_cid": env, "ruling_deadline": int(s.call(s.market.functions.deadlineOf(order_id))),
+                "tx_hash": res["tx_hash"]}
 
 
 def revealed_ref(s: Session, order_id: int) -> str | None:
