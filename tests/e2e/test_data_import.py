@@ -21,8 +21,9 @@ from support.rpc_proxy import HostedProviderProxy
 
 from e2e.zoocli import ZOO, Zoo
 
-pytestmark = pytest.mark.skipif(not (available() and uniswap_available()),
-                                reason="anvil or @uniswap/v2-core missing: run `npm ci`")
+pytestmark = [pytest.mark.anvil,
+              pytest.mark.skipif(not (available() and uniswap_available()),
+                                 reason="anvil or @uniswap/v2-core missing: run `npm ci`")]
 
 ROUNDS = 50
 PROPOSALS = 50
@@ -184,6 +185,7 @@ def test_bad_inputs(scenario, tmp_path):
     assert resumed.data["resumed_from"] == first.data["to_block"] + 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_personas_train_far_better_than_base(scenario, tmp_path):
     """Import each persona, train a model on it, compare with the base on held-out real actions.
