@@ -235,3 +235,29 @@ def test_persona_trains_far_better_than_base(scenario, tmp_path, persona):
     got = home("data", "import", "--address", dev0, "--domains", "nft", "-o", own).data
     minted = [json.loads(line) for line in _lines(own)]
     assert got["chain_id"] == 1337 and [(r["action"], r["token_id"]) for r in minted] == [("mint", token)]
+
+
+def test_provenance_recheck_real_and_tampered(scenario, reference, tmp_path):
+    """The provenance check behind `history --check-provenance`, against the node (no training)."""
+    from zoo_cli.workflows.data_import import check_provenance
+
+    out, _ = reference
+
+    class NodeClient:
+        embedded = False
+
+    ok = check_provenance(NodeClient(), out, scenario.url)
+    assert ok["checked"] == len(_lines(out)) and ok["failures"] == [] and ok["chain_id"] == 31337
+    lines = _lines(out)
+    moved = json.loads(lines[5])
+    moved["log_index"] += 50
+    lines[5] = json.dumps(moved)
+    other = json.loads(lines[7])
+    other["contract"] = scenario.tka if other["contract"] != scenario.tka else scenario.weth
+    lines[7] = json.dumps(other)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    got = check_provenance(NodeClient(), bad, scenario.url)
+    assert [f["line"] for f in got["failures"]] == [6, 8]
+    assert got["failures"][0]["reason"] == f"no log {moved['log_index']} in transaction {moved['tx_hash']}"
+    assert "emitted by" in got["failures"][1]["reason"]
