@@ -36,3 +36,15 @@ def test_round_trip_profit_average_cost():
     # sell 750 TKA (avg cost 2/1500 WETH each = 1.0 WETH) for 1.5 WETH: +0.5 WETH
     assert imp._round_trip("P", "TKA", "WETH", 750.0, 1.5) == pytest.approx(0.5)
     assert imp.state["positions"]["P"]["TKA"]["qty"] == pytest.approx(750.0)
+
+
+def test_address_checksum_is_enforced_on_mixed_case():
+    from zoo_cli.errors import BadInput
+    from zoo_cli.workflows.data_import import check_address
+
+    good = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    assert check_address(good.lower()) == good and check_address(good) == good
+    with pytest.raises(BadInput, match="checksum"):
+        check_address(good.lower()[:-1] + "C")
+    with pytest.raises(BadInput, match="not an address"):
+        check_address("0x1234")

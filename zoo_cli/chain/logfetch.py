@@ -1,7 +1,7 @@
 """Log collection from any JSON-RPC node, the way hosted providers let you.
 
-``RpcTransport`` speaks plain JSON-RPC (HTTP via ``requests``, or the embedded devnet's
-provider) and classifies failures: a *range refusal* (the node wants a smaller range or
+``RpcTransport`` speaks plain JSON-RPC over HTTP (``requests``; ``Web3Transport`` gives
+the embedded devnet the same interface) and classifies failures: a *range refusal* (the node wants a smaller range or
 fewer results: "block range too large", "query returned more than 10000 results",
 HTTP 413, -32005 …) makes :class:`LogFetcher` split the range in halves; a *transient*
 failure (HTTP 429/5xx, timeouts, dropped connections) is retried with exponential
@@ -63,13 +63,11 @@ def classify_error(code: int | None, message: str) -> Exception:
 
 
 class RpcTransport:
-    """Raw JSON-RPC calls with error classification (results left as the node sent them)."""
+    """Raw JSON-RPC calls over HTTP with error classification (results left as the node
+    sent them; no web3 client: its formatting middleware costs more than decoding)."""
 
-    def __init__(self, url: str | None = None, provider=None, timeout: float = 30.0):
-        if (url is None) == (provider is None):
-            raise ValueError("give exactly one of url / provider")
+    def __init__(self, url: str, timeout: float = 30.0):
         self.url = url
-        self.provider = provider
         self.timeout = timeout
         self._session = None
         self._id = 0
@@ -100,11 +98,8 @@ class RpcTransport:
 
     def call(self, method: str, params: list):
         self.calls += 1
-        if self.provider is not None:
-            body = self.provider.make_request(method, params)
-        else:
-            self._id += 1
-            body = self._http({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        self._id += 1
+        body = self._http({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
         if not isinstance(body, dict):
             raise Transient("malformed JSON-RPC response")
         err = body.get("error")

@@ -68,13 +68,15 @@ def parse_domains(text: str | None) -> tuple[str, ...]:
 
 
 def check_address(text: str) -> str:
-    from eth_utils import is_address, is_hex_address, to_checksum_address
+    """A checksummed address; a mixed-case address must carry a valid EIP-55 checksum."""
+    from eth_utils import is_hex_address, to_checksum_address
 
     t = (text or "").strip()
-    if not is_address(t):
-        if is_hex_address(t):
-            raise BadInput(f"bad address checksum: {text!r}", hint="copy the address again, or write it all lower case")
+    if not is_hex_address(t):
         raise BadInput(f"not an address: {text!r}", hint="pass a 0x-prefixed 20-byte hex address (--address 0x…)")
+    body = t[2:]
+    if body != body.lower() and body != body.upper() and to_checksum_address(t) != t:
+        raise BadInput(f"bad address checksum: {text!r}", hint="copy the address again, or write it all lower case")
     return to_checksum_address(t)
 
 
