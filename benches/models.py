@@ -105,9 +105,50 @@ def bench_compression(base, adapter, records) -> list[dict]:
     return rows
 
 
+def matmul_peak(threads: int = 2, n: int = 1024, repeats: int = 7) -> float:
+    """Measured float32 matmul FLOP/s of this machine (median of ``repeats``)."""
+    import statistics
+
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        times.append((time.perf_counter() - t0) / 4)
+    return 2 * n ** 3 / statistics.median(times)
+
+
+def bench_mfu(base, threads: int = 2) -> dict:
+    """Training MFU: model FLOPs of zoo's LoRA steps / (wall time x measured matmul peak).
+
+    FLOPs per token: 2N forward + 2N backward through the frozen base (input gradients
+    only) + 6 per LoRA parameter, N = base parameters (attention score FLOPs ignored)."""
+    from zoo_cli.engine.data import dataset_from_records
+    from zoo_cli.engine.synth import synth
+    from zoo_cli.engine.train import TrainConfig, train
+
+    peak = matmul_peak(threads)
+    data = dataset_from_records(synth("defi", 400, seed=21))
+    r = train(base, data, TrainConfig(steps=20, threads=threads, anchor_fraction=0.0))
+    from safetensors.torch import load_file
+
+    n_base = sum(t.numel() for t in load_file(str(base.path / "model.safetensors")).values())
+    m = r.metrics
+    tokens = m["total_steps"] * 4 * 256  # rows x seq_len (padding included: the model computes it)
+    flops = tokens * (4 * n_base + 6 * m["trainable_params"])
+    achieved = flops / m["seconds"]
+    return {"peak_flops": round(peak), "achieved_flops": round(achieved), "mfu": round(achieved / peak, 4),
+            "threads": threads, "base_params": n_base, "train_seconds": m["seconds"]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="merge,compression")
+    ap.add_argument("--only", default="", help="merge,compression,mfu")
     ap.add_argument("--quick", action="store_true", help="smaller parents (600 records, 60 steps)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -117,9 +158,13 @@ def main() -> int:
 
     base = resolve_base("zoo-tiny", default_cache())
     t0 = time.monotonic()
+    out: dict = {"quick": args.quick}
+    if only == {"mfu"}:
+        out["mfu"] = bench_mfu(base)
+        print(json.dumps(out, indent=2))
+        return 0
     parents = _parents(base, args.quick)
     sets = _eval_sets(100 if args.quick else 200)
-    out: dict = {"quick": args.quick}
     if not only or "merge" in only:
         out["merge"], out["parent_scores"] = bench_merge(base, parents, sets)
     if not only or "compression" in only:

@@ -44,7 +44,15 @@ def export_adapter(base: BaseModel, adapter: dict[str, bytes], out_dir: Path,
     files = [out / CONFIG, out / WEIGHTS, out / "README.md"]
     atomic_write(files[0], (json.dumps(config, sort_keys=True, indent=2) + "\n").encode(), mode=0o644)
     atomic_write(files[1], adapter[WEIGHTS], mode=0o644)
-    atomic_write(files[2], model_card(base, config, meta, card or {}).encode(), mode=0o644)
+    text = model_card(base, config, meta, card or {})
+    if routed:
+        routes = json.loads(router_bytes).get("routes", {})
+        text += ("\n## Routed merge\n\nThis folder's top-level adapter is the `cat` merge of all parents "
+                 "(for prompts of no expert's domain). Each domain has its own expert, a plain PEFT folder:\n\n"
+                 + "".join(f"- {d}: `experts/{n}`\n" for d, n in sorted(routes.items()))
+                 + "\nLoad them with `PeftModel.from_pretrained(base, DIR/experts/NAME)` (more with "
+                   "`load_adapter`) and pick one per prompt with `set_adapter` (router.json).\n")
+    atomic_write(files[2], text.encode(), mode=0o644)
     if routed:
         # a routed merge: one plain PEFT folder per expert + the router config next to the
         # top-level (cat merge) adapter; PeftModel.from_pretrained(base, DIR/experts/<name>)
