@@ -36,7 +36,8 @@ def test_gpt2_base_end_to_end(zoo_env, gpt2_dir, tmp_path):
     m = zoo_env("mint", "--base", str(gpt2_dir), "--name", "gpt2-owned").data
     assert m["base_model"] == "0x" + canonical_hash(gpt2_dir).hex()
     t = m["token_id"]
-    tr = zoo_env("train", t, data, "--steps", 3, "--device", "cpu").data
+    # the first training names the folder (no container yet); later commands read it from the manifest
+    tr = zoo_env("train", t, data, "--steps", 3, "--device", "cpu", "--base", str(gpt2_dir)).data
     assert tr["metrics"]["device"] == "cpu" and tr["metrics"]["dtype"] == "float32"
     assert set(tr["metrics"]["target_modules"]) == {"c_attn", "c_proj", "c_fc"}
     assert isinstance(zoo_env("ask", t, "pool=ETH/USDC apy=4.2 risk=low ->").data["answer"], str)
