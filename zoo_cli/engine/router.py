@@ -147,6 +147,8 @@ def run_routed(base, adapter: dict[str, bytes], prompts: list[str], fn) -> list:
     from zoo_cli.engine.adapters import load_peft
 
     targets = route(adapter, prompts)
+    if not targets:
+        return []
     needed = sorted(set(targets))
     pool = experts(adapter)
     files = [fallback(adapter) if n == "fallback" else pool[n] for n in needed]
