@@ -188,7 +188,7 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,storage,gas,session,scale,data_import "
+    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import "
                     "(a subset prints its rows and leaves benches/results.json alone)")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -217,6 +217,8 @@ def main() -> int:
                 notes.append(f"zoo mint vs cast send: not measured ({str(exc)[-300:]})")
     if want("train"):
         _bench_train(rows, notes)
+    if want("merge") or want("compression"):
+        _bench_models(rows, notes, {n for n in ("merge", "compression") if want(n)})
     if want("storage"):
         _bench_storage(rows, notes)
     if want("gas"):
@@ -249,6 +251,26 @@ def _bench_train(rows: list, notes: list) -> None:
                      f"transformers Trainer + peft {tps['hf_trainer']:.0f}", f"{ratio:.2f}×", ratio >= 1.5))
     except Exception as exc:  # noqa: BLE001
         notes.append(f"train: not measured ({exc})")
+
+
+def _bench_models(rows: list, notes: list, which: set[str]) -> None:
+    """Merge retention (every method, 2 and 4 parents) and adapter compression (benches/models.py)."""
+    try:
+        only = ",".join(sorted(which))
+        mo = _json_any([PY, "benches/models.py", "--quick", "--json", "--only", only], 7200)
+        for r in mo.get("merge", []):
+            if "error" in r:
+                notes.append(f"merge {r['parents']}x {r['method']}: {r['error']}")
+                continue
+            rows.append((f"merge {r['parents']} parents, {r['method']}: min retained",
+                         f"{r['min_retained'] * 100:.1f} %", "each parent's own score", f"{r['min_retained']:.2f}×",
+                         r["min_retained"] >= 0.9 if r["method"] == "route" else None))
+        for r in mo.get("compression", [])[1:3]:
+            rows.append((f"compression {r['method']}", f"{r['bytes']:,} B ({r['ratio']}× smaller)",
+                         "float32 adapter", f"{r['retained'] * 100:.1f} % kept",
+                         (r["ratio"] >= 4 and r["retained"] >= 0.98) if r["method"].startswith("int4") else None))
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"models: not measured ({exc})")
 
 
 def _bench_storage(rows: list, notes: list) -> None:

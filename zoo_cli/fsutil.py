@@ -36,9 +36,19 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.close(dir_fd)
 
 
+#: Sub-folders a written file may sit in, one level down and named by a plain component:
+#: a routed merge stores its experts as ``experts/<expert>/<file>`` (engine/router.py).
+NESTED_FOLDERS = ("experts",)
+
+
+def _plain_component(part: str) -> bool:
+    return bool(part) and part not in (".", "..") and "\\" not in part and "\0" not in part and "/" not in part
+
+
 def child_path(folder: Path, name: str) -> Path:
-    """``folder / name``, refused unless it is a plain file name that stays inside ``folder``
-    (no ``..``, no absolute path, no separators or NUL, no symlink pointing out).
+    """``folder / name``, refused unless it stays inside ``folder``: a plain file name, or
+    ``<nested>/<sub>/<file>`` for a folder of :data:`NESTED_FOLDERS` (no ``..``, no absolute
+    path, no backslashes or NUL, no symlink pointing out).
 
     Every place that writes files whose names came from a container or another party goes
     through here (:func:`write_into`), so a hostile name can never write outside zoo's folder.
@@ -46,14 +56,15 @@ def child_path(folder: Path, name: str) -> Path:
     from zoo_cli.errors import IntegrityError
 
     folder = Path(folder)
-    bad = (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
-           or "\0" in name or os.path.isabs(name))
-    target = folder / name if not bad else None
+    parts = name.split("/") if isinstance(name, str) else []
+    ok = isinstance(name, str) and not os.path.isabs(name) and all(_plain_component(p) for p in parts) and (
+        len(parts) == 1 or (len(parts) == 3 and parts[0] in NESTED_FOLDERS))
+    target = folder.joinpath(*parts) if ok else None
     if target is not None:
         root = folder.resolve()
         resolved = target.resolve()
-        bad = resolved.parent != root
-    if bad:
+        ok = resolved.parent == root.joinpath(*parts[:-1])
+    if not ok:
         raise IntegrityError(f"malformed container: refusing to write {name!r} outside {folder}",
                              hint="the model files were not written by zoo; do not use this version")
     return target
@@ -66,6 +77,7 @@ def write_into(folder: Path, files: dict[str, bytes], *, mode: int = 0o600) -> l
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     targets = [(child_path(folder, name), data) for name, data in files.items()]
     for path, data in targets:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write(path, data, mode=mode)
     return [p for p, _ in targets]
 

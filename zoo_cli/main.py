@@ -88,19 +88,43 @@ def run() -> None:
         from typer.completion import completion_init
 
         completion_init()
-    from typer._click import exceptions as click_exc
-
+    usage_errors, aborts = _click_exceptions()
     try:
         rv = app(standalone_mode=False)
-    except click_exc.UsageError as err:  # bad flag/argument: same contract as ZooError
+    except usage_errors as err:  # bad flag/argument: same contract as ZooError
         _usage_error(err)
-    except click_exc.Abort:
+    except aborts:
         sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
         sys.exit(130)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_exceptions() -> tuple[tuple, tuple]:
+    """(usage-error classes, abort classes) of the Click that Typer runs on.
+
+    Typer >= 0.2x vendors Click as ``typer._click``; older ones use ``click``. ``typer.Abort``
+    is public in both. A missing module must not turn every error into an AttributeError."""
+    import typer
+
+    aborts: tuple = (typer.Abort,)
+    usage: tuple = ()
+    for mod in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            import importlib
+
+            m = importlib.import_module(mod)
+        except ImportError:
+            continue
+        usage += tuple(c for c in (getattr(m, "UsageError", None),) if c is not None)
+        aborts += tuple(c for c in (getattr(m, "Abort", None),) if c is not None)
+    return usage or (_NeverRaised,), aborts
+
+
+class _NeverRaised(Exception):
+    pass
 
 
 def _usage_error(err) -> None:

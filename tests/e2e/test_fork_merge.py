@@ -91,6 +91,26 @@ def test_merge(zoo_env, trained):
     assert h["ok"] and h["created_by"] == "merge"
 
 
+@pytest.mark.embedded_only
+def test_default_merge_is_routed_and_keeps_each_parents_skill(zoo_env, trained, tmp_path):
+    """`zoo merge` without --method: a router over the parents' adapters (issue 16)."""
+    t = trained["token_id"]
+    f = zoo_env("fork", t, "--name", "route-mate").data["token_id"]
+    d = zoo_env("merge", t, f, "--device", "cpu").data
+    assert d["method"] == "route"
+    for rep in d["parent_reports"]:
+        assert rep["before"]["defi"] > 0 and rep["retained"]["defi"] >= 0.9, rep
+    assert zoo_env("ask", d["token_id"], "pool=ETH/USDC apy=4.2 risk=low ->").data["answer"] == \
+        zoo_env("ask", t, "pool=ETH/USDC apy=4.2 risk=low ->").data["answer"]
+    h = zoo_env("history", d["token_id"], "--verify").data
+    assert h["ok"], h
+    out = tmp_path / "routed"
+    files = zoo_env("export", d["token_id"], "-o", str(out)).data["files"]
+    assert (out / "router.json").exists() and any("/experts/" in p for p in files)
+    assert json.loads((out / "router.json").read_text())["routes"] == {"defi": "p0_1"}
+    zoo_env("merge", t, f, "--device", "tpu", expect=2)
+
+
 def test_merge_errors(zoo_env, trained, tmp_path):
     t = trained["token_id"]
     assert zoo_env("merge", t, expect=2).data["error"]["code"] == 2

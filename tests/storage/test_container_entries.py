@@ -117,3 +117,25 @@ def test_safe_write_refuses_a_symlink_pointing_out(tmp_path):
     with pytest.raises(IntegrityError):
         child_path(folder, "link")
     assert write_into(folder, {"policy.json": b"{}"}) == [folder / "policy.json"]
+
+
+@pytest.mark.parametrize("name", ["adapter/experts/defi/adapter_config.json",
+                                  "adapter/experts/nft_1/adapter_model.safetensors"])
+def test_routed_merge_expert_entries_are_allowed(name):
+    assert container.check_entry_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["adapter/experts/../x", "adapter/experts/a/b/c", "adapter/experts//x",
+                                  "adapter/experts/a", "adapter/other/a/b", "policy/experts/a/b"])
+def test_other_nested_entries_are_refused(name):
+    with pytest.raises(IntegrityError, match="malformed container"):
+        container.check_entry_name(name)
+
+
+def test_safe_write_nests_only_expert_folders(tmp_path):
+    folder = tmp_path / "adapter"
+    assert write_into(folder, {"experts/defi/adapter_config.json": b"{}"}) == [
+        folder / "experts" / "defi" / "adapter_config.json"]
+    for name in ("other/a/b", "experts/../../x", "experts/a/b/c", "experts/a"):
+        with pytest.raises(IntegrityError, match="malformed container"):
+            write_into(folder, {name: b"pwned"})

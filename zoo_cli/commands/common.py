@@ -18,6 +18,7 @@ from zoo_cli.config import Settings
 from zoo_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, ZooError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA GPU, else Apple MPS, else CPU), cpu, cuda[:N] or mps. GPUs run bf16/fp16 autocast.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 TokenArg = Annotated[int, typer.Argument(help="Token id of the model NFT.", min=0, show_default=False)]
 AccountOpt = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, TokenArg, settings_of, zoo_command
+from zoo_cli.commands.common import DeviceOpt, JsonOpt, TokenArg, settings_of, zoo_command
 
 
 def register(app: typer.Typer) -> None:
@@ -47,9 +47,10 @@ def fork(
 def merge(
     ctx: typer.Context,
     tokens: Annotated[list[int], typer.Argument(help="2 to 8 tokens you own, on the same base model.", show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="linear, cat, svd, ties or dare_ties.")] = "cat",
+    method: Annotated[str, typer.Option("--method", help="route (default: a router over the parents' adapters, each prompt answered by the parent trained on its domain), cat, svd, ties, dare_ties or linear (average the adapters into one).")] = "route",
     weights: Annotated[str | None, typer.Option("--weights", help="One weight per token, comma-separated (default 1 each).", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="Name of the merged token.", show_default=False)] = None,
+    device: DeviceOpt = "auto",
     json: JsonOpt = False,
 ) -> None:
     """Merge the adapters of tokens you own into a new token (2-8 parents).
@@ -64,7 +65,7 @@ def merge(
 
     s = settings_of(ctx, json=json)
     with output.progress(s) as p:
-        data = run(s, tokens, method=method, weights=weights, name=name, progress=p)
+        data = run(s, tokens, method=method, weights=weights, name=name, progress=p, device=device)
 
     def human(d):
         head = f"merged {', '.join(map(str, d['parents']))} ({d['method']}, weights {d['weights']})"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, settings_of, zoo_command
+from zoo_cli.commands.common import DeviceOpt, JsonOpt, settings_of, zoo_command
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +33,7 @@ def _token_ids(items: list[str]) -> list[int]:
 def ask(
     ctx: typer.Context,
     args: Annotated[list[str], typer.Argument(help="TOKEN... PROMPT: one or more tokens you own or lease, then the prompt.", show_default=False)],
+    device: DeviceOpt = "auto",
     json: JsonOpt = False,
 ) -> None:
     """Ask one model, or a performance-weighted ensemble of several, a question.
@@ -47,7 +48,7 @@ def ask(
     if len(args) < 2:
         raise BadInput("give at least one token and a prompt", hint='zoo ask 1 "pool=ETH/USDC apy=4.2 risk=low ->"')
     with output.progress(s) as p:
-        data = run(s, _token_ids(args[:-1]), args[-1], progress=p)
+        data = run(s, _token_ids(args[:-1]), args[-1], progress=p, device=device)
 
     def human(d):
         if len(d["votes"]) == 1:
@@ -67,6 +68,7 @@ def suggest(
     tokens: Annotated[list[int], typer.Argument(help="One or more tokens you own or lease.", min=0, show_default=False)],
     task: Annotated[str, typer.Option("--task", help="defi (yield strategy), gaming (NPC decideAction), nft (collection traits), social or governance.")],
     field: Annotated[list[str] | None, typer.Option("--field", help="Context as key=value (repeatable), e.g. --field apy=4.2 --field risk=low; JSON values allowed (pools=[...]).", show_default=False)] = None,
+    device: DeviceOpt = "auto",
     json: JsonOpt = False,
 ) -> None:
     """Structured suggestion from your model(s): yield strategy, next NPC action, NFT traits.
@@ -82,7 +84,7 @@ def suggest(
     s = settings_of(ctx, json=json)
     fields = parse_fields(field)
     with output.progress(s) as p:
-        data = run(s, tokens, task, fields, progress=p)
+        data = run(s, tokens, task, fields, progress=p, device=device)
 
     def human(d):
         if "allocations" in d:

@@ -101,7 +101,7 @@ def write_adapter(adapter: dict[str, bytes], folder: Path) -> Path:
 
 
 def load_peft(base: BaseModel, adapters: list[dict[str, bytes]], names: list[str] | None = None,
-              trainable: bool = False, device: str = "cpu"):
+              trainable: bool = False, device: str | None = None):
     """A fresh base copy with every adapter loaded (the first one active); (model, tokenizer)."""
     from peft import PeftModel
 
@@ -109,7 +109,10 @@ def load_peft(base: BaseModel, adapters: list[dict[str, bytes]], names: list[str
 
     if not adapters:
         raise BadInput("no adapter given")
+    from zoo_cli.engine.quant import materialize
+
     names = names or [f"a{i}" for i in range(len(adapters))]
+    adapters = [materialize(a) for a in adapters]  # stored int4 -> float32 LoRA
     model, tok = load_base(base, device)
     with tempfile.TemporaryDirectory(prefix="zoo-adapter-") as d:
         for i, (name, adapter) in enumerate(zip(names, adapters)):

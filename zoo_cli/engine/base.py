@@ -7,6 +7,11 @@ knows the format but no user's habits). It is built once into
 ``$ZOO_CACHE/bases/zoo-tiny-<version>/`` (a standard HF folder) under a file lock, and
 identified by the sha256 of its ``model.safetensors`` (the on-chain ``baseModel``).
 ``tools/build_base.py`` runs the same build.
+
+Any other base is a folder transformers loads as a causal LM (Llama, Qwen2, GPT-2,
+Mistral, Phi, Gemma, ...), given by path or by a model id already in the local Hugging
+Face cache (never downloaded); it is identified by :func:`canonical_hash` (config +
+weight files).
 """
 
 from __future__ import annotations
@@ -70,12 +75,18 @@ def _sha256_file(path: Path) -> bytes:
     return sha256_file(path)
 
 
-def weights_hash(folder: Path) -> bytes:
-    """sha256 of the single weights file, or of the sorted (name, sha256) list of shards."""
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
+def _weight_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".safetensors", ".bin")
+                   and not p.name.startswith(("adapter_", "training_args", "optimizer")))
     if not files:
         raise BadInput(f"{folder} has no model weights (*.safetensors)",
                        hint="pass a Hugging Face causal-LM folder or use --base zoo-tiny")
+    return files
+
+
+def weights_hash(folder: Path) -> bytes:
+    """sha256 of the single weights file, or of the sorted (name, sha256) list of shards."""
+    files = _weight_files(folder)
     if len(files) == 1:
         return _sha256_file(files[0])
     h = hashlib.sha256()
@@ -84,18 +95,83 @@ def weights_hash(folder: Path) -> bytes:
     return h.digest()
 
 
+# config.json keys that say nothing about the model (who saved it, with which version)
+_VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "_commit_hash")
+
+
+def canonical_hash(folder: Path) -> bytes:
+    """The on-chain ``baseModel`` of a local folder: sha256 over a canonical form of its
+    ``config.json`` (sorted keys, compact, minus the saving library's version) and the
+    sorted (file name, sha256) list of its weight files. Two folders holding the same
+    model, saved by different transformers versions or copied anywhere, hash the same;
+    a changed config (e.g. rope scaling) or weight gives another base."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{folder}/config.json is unreadable: {exc}") from None
+    for k in _VOLATILE_CONFIG_KEYS:
+        config.pop(k, None)
+    h = hashlib.sha256(b"zoo-base-v1\0")
+    h.update(json.dumps(config, sort_keys=True, separators=(",", ":")).encode() + b"\0")
+    for p in _weight_files(folder):
+        h.update(p.name.encode() + b"\0" + _sha256_file(p))
+    return h.digest()
+
+
+def _is_zoo_tiny_copy(folder: Path) -> bytes | None:
+    """A copy of the built-in base keeps the built-in identity (its weights sha256)."""
+    meta = folder / "zoo-base.json"
+    if not meta.exists() or not (folder / "model.safetensors").exists():
+        return None
+    try:
+        info = json.loads(meta.read_text())
+    except ValueError:
+        return None
+    if not str(info.get("id", "")).startswith(BUILTIN_NAME):
+        return None
+    digest = _sha256_file(folder / "model.safetensors")
+    return digest if digest.hex() == info.get("sha256") else None
+
+
+def _hf_cache_snapshot(model_id: str) -> Path | None:
+    """The local snapshot folder of ``model_id`` in the Hugging Face cache, or None.
+
+    Offline only (``local_files_only``): never a download."""
+    from zoo_cli.engine.runtime import offline
+
+    offline()
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model_id, local_files_only=True,
+                                      cache_dir=os.environ.get("HF_HUB_CACHE") or None))
+    except Exception:  # noqa: BLE001 - not cached (LocalEntryNotFoundError), bad id (HFValidationError), ...
+        return None
+
+
 def resolve_base(name_or_path: str | Path | None, cache: Path, progress: Progress | None = None) -> BaseModel:
-    """``zoo-tiny`` (built into ``cache`` once) or a local HF model folder."""
+    """``zoo-tiny`` (built into ``cache`` once), a local HF model folder, or the id of a
+    model already in the local Hugging Face cache (``org/name``; never downloaded)."""
     name = str(name_or_path or BUILTIN_NAME)
     if name in (BUILTIN_NAME, ZOO_TINY_ID):
         return ensure_zoo_tiny(Path(cache), progress)
     path = Path(name).expanduser()
+    model_id = None
     if not path.is_dir():
-        raise NotFound(f"base model {name!r} not found",
-                       hint=f"use --base {BUILTIN_NAME} or the path of a local Hugging Face model folder")
+        snap = None if name.startswith((".", "/", "~")) else _hf_cache_snapshot(name)
+        if snap is None:
+            raise NotFound(f"base model {name!r} not found (no such folder, not in the local Hugging Face cache)",
+                           hint=f"use --base {BUILTIN_NAME}, a local model folder, or a model id already "
+                                "downloaded into ~/.cache/huggingface (zoo never downloads)")
+        path, model_id = snap, name
     if not (path / "config.json").exists():
-        raise BadInput(f"{path} is not a Hugging Face model folder (no config.json)")
-    return BaseModel(id=path.name, path=path.resolve(), hash32=weights_hash(path))
+        raise BadInput(f"{path} is not a Hugging Face model folder (no config.json)",
+                       hint="pass a folder written by save_pretrained (config.json + *.safetensors)")
+    tiny = _is_zoo_tiny_copy(path)
+    if tiny is not None:
+        return BaseModel(id=path.name, path=path.resolve(), hash32=tiny)
+    return BaseModel(id=model_id or path.name, path=path.resolve(), hash32=canonical_hash(path))
 
 
 def zoo_tiny_dir(cache: Path) -> Path:
@@ -257,21 +333,52 @@ def load_tokenizer(base: BaseModel):
     return tok
 
 
-def load_base(base: BaseModel, device: str = "cpu"):
-    """A fresh (model, tokenizer) pair; the pristine weights are cached per process."""
+def load_base(base: BaseModel, device: str | None = None):
+    """A fresh (model, tokenizer) pair on ``device`` (default: the one chosen with
+    ``engine.device.use``, else the CPU); the pristine weights are cached per process.
+
+    Any architecture transformers loads as a causal LM works; anything else is a clean
+    ``BadInput`` naming the folder (never a traceback)."""
     import copy
 
+    from zoo_cli.engine.device import current
     from zoo_cli.engine.runtime import torch_setup
 
     torch_setup()
     key = f"{base.path}|{base.hash32.hex()}"
     if key not in _LOADED:
-        from transformers import AutoModelForCausalLM
-
-        model = AutoModelForCausalLM.from_pretrained(
-            str(base.path), local_files_only=True, dtype="float32", attn_implementation="sdpa")
+        model = _load_causal_lm(base)
         model.eval()
+        try:
+            tok = load_tokenizer(base)
+        except (OSError, ValueError, TypeError) as exc:
+            raise BadInput(f"base {base.id}: cannot load its tokenizer ({str(exc).splitlines()[0]})",
+                           hint="the folder needs tokenizer files (tokenizer.json / tokenizer_config.json)") from None
+        if tok.bos_token_id is None or tok.eos_token_id is None:
+            # zoo's examples are "<s> prompt target </s>": a tokenizer without bos uses eos
+            if tok.eos_token_id is None:
+                raise BadInput(f"base {base.id}: its tokenizer has no end-of-sequence token",
+                               hint="use a causal-LM tokenizer with an eos token")
+            tok.bos_token = tok.eos_token
         _LOADED.clear()
-        _LOADED[key] = (model, load_tokenizer(base))
+        _LOADED[key] = (model, tok)
     model, tok = _LOADED[key]
-    return copy.deepcopy(model).to(device), tok
+    return copy.deepcopy(model).to(device or current().device), tok
+
+
+def _load_causal_lm(base: BaseModel):
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            str(base.path), local_files_only=True, dtype="float32", attn_implementation="sdpa")
+    except (ValueError, OSError, KeyError, TypeError, ImportError) as first:
+        if "sdpa" not in str(first).lower() and "attn" not in str(first).lower():
+            raise BadInput(f"base {base.id} is not a causal LM transformers can load: "
+                           f"{str(first).splitlines()[0][:300]}",
+                           hint="pass a local Hugging Face causal-LM folder (config.json + *.safetensors)") from None
+    try:  # an architecture without an SDPA kernel: the eager attention
+        return AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True, dtype="float32")
+    except (ValueError, OSError, KeyError, TypeError, ImportError) as exc:
+        raise BadInput(f"base {base.id} is not a causal LM transformers can load: {str(exc).splitlines()[0][:300]}",
+                       hint="pass a local Hugging Face causal-LM folder (config.json + *.safetensors)") from None

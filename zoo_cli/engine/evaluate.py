@@ -20,14 +20,17 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = MAX_NEW
     """Greedy continuations of ``prompts`` (text after the prompt, up to ``</s>``)."""
     import torch
 
+    from zoo_cli.engine.device import autocast, for_model
+
     device = next(model.parameters()).device
+    choice = for_model(model)
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     enc = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
     groups: dict[int, list[int]] = {}
     for i, ids in enumerate(enc):
         groups.setdefault(len(ids), []).append(i)
     out: list[str] = [""] * len(prompts)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(choice):
         for _, idx in sorted(groups.items()):
             for s in range(0, len(idx), BATCH):
                 chunk = idx[s:s + BATCH]
@@ -59,11 +62,13 @@ def score_candidates(model, tokenizer, prompt: str, candidates: list[str]) -> li
     """Log-probability of each ``prompt + ' ' + candidate + </s>`` continuation."""
     import torch
 
+    from zoo_cli.engine.device import autocast, for_model
+
     device = next(model.parameters()).device
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     scores = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(for_model(model)):
         for cand in candidates:
             ids = [bos] + tokenizer(f"{prompt} {cand}", add_special_tokens=False)["input_ids"] + [eos]
             x = torch.tensor([ids], device=device)
@@ -109,8 +114,14 @@ def evaluate(base: BaseModel, adapter: dict[str, bytes] | None, records) -> tupl
         records = records.records
     elif records and isinstance(records[0], dict):
         records = dataset_from_records(records).records
+    records = list(records)
+    from zoo_cli.engine.router import is_routed, run_routed
+
+    if is_routed(adapter):  # each record on the expert its prompt routes to
+        preds = run_routed(base, adapter, [example_text(r)[0] for r in records], generate)
+        return score_predictions(records, preds)
     if adapter is None:
         model, tok = load_base(base)
     else:
         model, tok = load_peft(base, [adapter])
-    return evaluate_model(model, tok, list(records))
+    return evaluate_model(model, tok, records)

@@ -18,8 +18,18 @@ from zoo_cli.errors import BadInput
 def export_adapter(base: BaseModel, adapter: dict[str, bytes], out_dir: Path,
                    card: dict | None = None) -> list[Path]:
     """Write adapter_config.json, adapter_model.safetensors and README.md into ``out_dir``."""
+    from zoo_cli.engine.router import ROUTER, experts, fallback, is_routed
     from zoo_cli.fsutil import atomic_write
 
+    routed = is_routed(adapter)
+    pool = experts(adapter) if routed else {}
+    if routed:
+        router_bytes = adapter[ROUTER]
+        adapter = fallback(adapter)
+    from zoo_cli.engine.quant import materialize
+
+    adapter = materialize(adapter)  # an int4-stored adapter exports as plain float32 PEFT
+    pool = {n: materialize(e) for n, e in pool.items()}
     check_adapter(adapter)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -34,7 +44,27 @@ def export_adapter(base: BaseModel, adapter: dict[str, bytes], out_dir: Path,
     files = [out / CONFIG, out / WEIGHTS, out / "README.md"]
     atomic_write(files[0], (json.dumps(config, sort_keys=True, indent=2) + "\n").encode(), mode=0o644)
     atomic_write(files[1], adapter[WEIGHTS], mode=0o644)
-    atomic_write(files[2], model_card(base, config, meta, card or {}).encode(), mode=0o644)
+    text = model_card(base, config, meta, card or {})
+    if routed:
+        routes = json.loads(router_bytes).get("routes", {})
+        text += ("\n## Routed merge\n\nThis folder's top-level adapter is the `cat` merge of all parents "
+                 "(for prompts of no expert's domain). Each domain has its own expert, a plain PEFT folder:\n\n"
+                 + "".join(f"- {d}: `experts/{n}`\n" for d, n in sorted(routes.items()))
+                 + "\nLoad them with `PeftModel.from_pretrained(base, DIR/experts/NAME)` (more with "
+                   "`load_adapter`) and pick one per prompt with `set_adapter` (router.json).\n")
+    atomic_write(files[2], text.encode(), mode=0o644)
+    if routed:
+        # a routed merge: one plain PEFT folder per expert + the router config next to the
+        # top-level (cat merge) adapter; PeftModel.from_pretrained(base, DIR/experts/<name>)
+        files.append(out / ROUTER)
+        atomic_write(files[-1], router_bytes, mode=0o644)
+        for name, exp in sorted(pool.items()):
+            check_adapter(exp)
+            ecfg = json.loads(exp[CONFIG])
+            ecfg["base_model_name_or_path"] = str(base.path)
+            files += [out / "experts" / name / CONFIG, out / "experts" / name / WEIGHTS]
+            atomic_write(files[-2], (json.dumps(ecfg, sort_keys=True, indent=2) + "\n").encode(), mode=0o644)
+            atomic_write(files[-1], exp[WEIGHTS], mode=0o644)
     return files
 
 

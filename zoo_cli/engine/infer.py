@@ -40,7 +40,10 @@ def _answers(base: BaseModel, adapter: dict[str, bytes] | None, prompts: list[st
     from zoo_cli.engine.adapters import load_peft
     from zoo_cli.engine.base import load_base
     from zoo_cli.engine.evaluate import generate
+    from zoo_cli.engine.router import is_routed, run_routed
 
+    if is_routed(adapter):
+        return run_routed(base, adapter, prompts, generate)
     model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
     return generate(model, tok, prompts)
 
@@ -180,9 +183,14 @@ def _trait_sets(base, adapters, theme: str, n: int) -> dict:
     members = _members(adapters) or [(None, 1.0)]
     total = [0.0] * len(combos)
     wsum = sum(max(0.0, w) for _, w in members) or float(len(members))
+    from zoo_cli.engine.router import is_routed, run_routed
+
     for adapter, w in members:
-        model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
-        lp = continuation_logprobs(model, tok, prompts, "buy")
+        if is_routed(adapter):
+            lp = run_routed(base, adapter, prompts, lambda m, t, p: continuation_logprobs(m, t, p, "buy"))
+        else:
+            model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
+            lp = continuation_logprobs(model, tok, prompts, "buy")
         w = (max(0.0, w) or 1.0) / wsum
         total = [t + w * x for t, x in zip(total, lp)]
     order = sorted(range(len(combos)), key=lambda i: (-total[i], i))[:n]
@@ -201,9 +209,11 @@ def continuation_logprobs(model, tokenizer, prompts: list[str], continuation: st
     groups: dict[int, list[int]] = {}
     for i, ids in enumerate(full):
         groups.setdefault(len(ids), []).append(i)
+    from zoo_cli.engine.device import autocast, for_model
+
     out = [0.0] * len(prompts)
     device = next(model.parameters()).device
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(for_model(model)):
         for idx in groups.values():
             x = torch.tensor([[bos] + full[i] + [eos] for i in idx], device=device)
             logp = torch.log_softmax(model(input_ids=x, use_cache=False).logits[:, :-1].float(), -1)

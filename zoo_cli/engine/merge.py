@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from zoo_cli.engine.base import BaseModel
 from zoo_cli.errors import BadInput
 
-METHODS = ("linear", "cat", "svd", "ties", "dare_ties")
+METHODS = ("route", "linear", "cat", "svd", "ties", "dare_ties")
+DEFAULT_METHOD = "route"  # keeps each parent's skill (benches/merge_retention.py)
 MAX_PARENTS = 8
 
 
@@ -31,8 +32,11 @@ class ParentReport:
 
 def merge(base: BaseModel, adapters: list[dict[str, bytes]], weights: list[float] | None = None,
           method: str = "cat", seed: int = 0, density: float = 0.5,
-          svd_rank: int | None = None) -> dict[str, bytes]:
+          svd_rank: int | None = None, domains: list[list[str]] | None = None) -> dict[str, bytes]:
     """Merge 2..8 adapters of the same base into one PEFT adapter.
+
+    ``route`` (needs ``domains``: each parent's tasks) keeps every parent as an expert
+    and routes each prompt by its schema (engine.router); the others average the deltas.
 
     ``weights`` default to 1.0 each (each parent's delta kept at full strength for
     ``cat``/``svd``/``ties``). ``linear`` needs equal ranks and mixes A and B factors
@@ -53,11 +57,20 @@ def merge(base: BaseModel, adapters: list[dict[str, bytes]], weights: list[float
         raise BadInput("weights must be numbers between -100 and 100")
     if not 0 < density <= 1:
         raise BadInput("density must be in (0, 1]")
+    if method == "route":
+        from zoo_cli.engine.router import build
+
+        if domains is None:
+            raise BadInput("a routed merge needs each parent's domains")
+        return build(base, adapters, domains, weights)
     ranks = {adapter_config(a).get("r") for a in adapters}
     if method == "linear" and len(ranks) > 1:
         raise BadInput(f"linear merge needs equal LoRA ranks, got {sorted(ranks)}",
                        hint="use --method cat or svd")
     torch = torch_setup()
+    from zoo_cli.engine.quant import materialize
+
+    adapters = [materialize(a) for a in adapters]
     names = [f"p{i}" for i in range(len(adapters))]
     model, _ = load_peft(base, adapters, names=names)
     kwargs: dict = {}

@@ -37,11 +37,10 @@ def _quiet() -> None:
 
 
 def pick_device(device: str = "auto") -> str:
-    import torch
+    """The torch device for ``--device`` (see engine.device, which also picks the dtype)."""
+    from zoo_cli.engine.device import select
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return select(device).device
 
 
 def versions() -> dict[str, str]:

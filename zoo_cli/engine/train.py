@@ -48,7 +48,11 @@ class TrainConfig:
     anchor_fraction: float = 0.1
     threads: int | None = None
     device: str = "auto"
-    target_modules: tuple[str, ...] = TARGET_MODULES
+    # None: every linear projection of the base's blocks (engine.arch.lora_targets); for
+    # Llama-style bases (zoo-tiny) that is exactly TARGET_MODULES
+    target_modules: tuple[str, ...] | None = None
+    gradient_checkpointing: bool = False  # less activation memory, ~30 % more compute
+    compress: str = "none"  # "int4": store the adapter as per-group int4 (engine.quant)
 
     def __post_init__(self):
         checks = [
@@ -63,6 +67,7 @@ class TrainConfig:
             (0 <= self.anchor_fraction <= 1, "anchor_fraction must be in [0, 1]"),
             (self.threads is None or self.threads >= 1, "threads must be >= 1"),
             (self.seed >= 0, "--seed must be >= 0"),
+            (self.compress in ("none", "int4"), "--compress must be none or int4"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -72,6 +77,10 @@ class TrainConfig:
         d = asdict(self)
         d.pop("threads")
         d.pop("device")
+        d.pop("gradient_checkpointing")  # same result, different memory/time trade-off
+        if d["target_modules"] is None:
+            # auto: chosen from the base, whose hash is part of every checkpoint key
+            d["target_modules"] = list(TARGET_MODULES)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -136,7 +145,12 @@ def run_steps(model, params, packed, *, steps: int, batch_size: int, lr: float, 
     import torch
     import torch.nn.functional as F
 
+    from zoo_cli.engine.device import autocast, for_model, grad_scaler
+
     device = next(model.parameters()).device
+    choice = for_model(model)
+    scaler = grad_scaler(choice)
+    sub = _sub_batch(batch_size, packed_len(packed), _vocab(model))
     ids = torch.tensor(packed.input_ids, dtype=torch.long)
     labels = torch.tensor(packed.labels, dtype=torch.long)
     pos = torch.tensor(packed.position_ids, dtype=torch.long)
@@ -158,15 +172,28 @@ def run_steps(model, params, packed, *, steps: int, batch_size: int, lr: float, 
             n_target = int((labels[rows][:, 1:] != -100).sum())
             step_loss = 0.0
             for a in range(grad_accum):
-                r = rows[a * batch_size:(a + 1) * batch_size]
-                x, y, p = ids[r].to(device), labels[r].to(device), pos[r].to(device)
-                logits = model(input_ids=x, position_ids=p, use_cache=False).logits
-                loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(),
-                                       y[:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
-                (loss / max(1, n_target)).backward()
-                step_loss += float(loss.detach())
+                mb = rows[a * batch_size:(a + 1) * batch_size]
+                # rows in slices small enough that batch x seq x vocab logits stay bounded
+                # (a 150k vocabulary at 4k context would need GBs per row-batch otherwise)
+                for s0 in range(0, len(mb), sub):
+                    r = mb[s0:s0 + sub]
+                    x, y, p = ids[r].to(device), labels[r].to(device), pos[r].to(device)
+                    with autocast(choice):
+                        logits = model(input_ids=x, position_ids=p, use_cache=False).logits
+                    loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(),
+                                           y[:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
+                    del logits
+                    scaled = loss / max(1, n_target)
+                    (scaler.scale(scaled) if scaler is not None else scaled).backward()
+                    step_loss += float(loss.detach())
+            if scaler is not None:
+                scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             losses.append(step_loss / max(1, n_target))
             useful_tokens += int(useful_per_row[rows].sum())
             if progress is not None:
@@ -192,13 +219,64 @@ def run_steps(model, params, packed, *, steps: int, batch_size: int, lr: float, 
             "optimizer": optimizer}
 
 
+LOGITS_BUDGET = 1 << 27  # floats of logits per forward (512 MB in float32)
+
+
+def packed_len(packed) -> int:
+    return len(packed.input_ids[0]) if packed.input_ids else 1
+
+
+def _vocab(model) -> int:
+    emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if emb is not None and getattr(emb, "weight", None) is not None:
+        return int(emb.weight.shape[0])
+    return int(getattr(getattr(model, "config", None), "vocab_size", 0) or 1)
+
+
+def _sub_batch(batch_size: int, seq_len: int, vocab: int, budget: int | None = None) -> int:
+    """Rows per forward so that rows x seq_len x vocab logits fit ``budget`` (at least 1).
+
+    Small models (zoo-tiny: 4 x 256 x 1024) run the whole micro-batch at once, as before.
+    """
+    budget = LOGITS_BUDGET if budget is None else budget
+    return max(1, min(batch_size, budget // max(1, seq_len * vocab)))
+
+
 # -- LoRA training ---------------------------------------------------------------------------
 
-def _lora_config(cfg: TrainConfig):
+def _lora_config(cfg: TrainConfig, model=None):
     from peft import LoraConfig, TaskType
 
+    from zoo_cli.engine.arch import lora_targets
+
+    fan_in_fan_out = False
+    if cfg.target_modules is not None:
+        targets = list(cfg.target_modules)
+    elif model is None:
+        targets = list(TARGET_MODULES)
+    else:
+        found = lora_targets(model)
+        targets, fan_in_fan_out = list(found.modules), found.fan_in_fan_out
+        if set(targets) == set(TARGET_MODULES):
+            targets = list(TARGET_MODULES)
     return LoraConfig(task_type=TaskType.CAUSAL_LM, r=cfg.rank, lora_alpha=cfg.alpha or 2 * cfg.rank,
-                      lora_dropout=cfg.dropout, target_modules=list(cfg.target_modules), bias="none")
+                      lora_dropout=cfg.dropout, target_modules=targets, bias="none",
+                      fan_in_fan_out=fan_in_fan_out)
+
+
+def _enable_checkpointing(model) -> None:
+    """Activation (gradient) checkpointing on a PeftModel: recompute in backward."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not getattr(base, "supports_gradient_checkpointing", False):
+        raise BadInput(f"{type(base).__name__} does not support gradient checkpointing",
+                       hint="train without --gradient-checkpointing")
+    kwargs = {"use_reentrant": False}
+    if hasattr(base, "activation_checkpointing_enable"):  # transformers >= 5.x
+        base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    if hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
 
 
 def _ckpt_key(base: BaseModel, dataset: Dataset, cfg: TrainConfig, parent: dict | None) -> str:
@@ -286,14 +364,20 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     """
     from zoo_cli.engine.adapters import from_peft_model, load_peft
     from zoo_cli.engine.base import load_base
+    from zoo_cli.engine.device import select
     from zoo_cli.engine.evaluate import evaluate_model
     from zoo_cli.engine.packing import encode_examples, pack
-    from zoo_cli.engine.runtime import pick_device, torch_setup
+    from zoo_cli.engine.runtime import torch_setup
     from zoo_cli.engine.schemas import example_text
 
     cfg = config or TrainConfig()
+    from zoo_cli.engine.router import is_routed
+
+    if parent_adapter is not None and is_routed(parent_adapter):
+        return _train_routed(base, dataset, cfg, progress, checkpoint_dir, parent_adapter, stop)
     torch = torch_setup(cfg.threads)
-    device = pick_device(cfg.device)
+    choice = select(cfg.device)
+    device = choice.device
     t_start = time.monotonic()
     train_recs, held = split(dataset.records, cfg.eval_fraction)
     if not train_recs:
@@ -314,7 +398,13 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     else:
         from peft import get_peft_model
 
-        model = get_peft_model(base_model, _lora_config(cfg))
+        try:
+            model = get_peft_model(base_model, _lora_config(cfg, base_model))
+        except ValueError as exc:  # e.g. "Target modules {...} not found in the base model"
+            raise BadInput(f"cannot put LoRA on base {base.id}: {str(exc).splitlines()[0]}",
+                           hint="check --base (a causal LM with linear projections)") from None
+    if cfg.gradient_checkpointing:
+        _enable_checkpointing(model)
     params = [p for p in model.parameters() if p.requires_grad]
 
     pairs = [example_text(r) for r in train_recs]
@@ -349,13 +439,32 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     eval_seconds += time.monotonic() - t_eval1
     adapter = from_peft_model(model, base, extra={"dataset_merkle_root": dataset.merkle_root.hex(),
                                                     "ops": dataset.ops, "seed": cfg.seed})
+    compression = None
+    if cfg.compress != "none":
+        from zoo_cli.engine.evaluate import evaluate
+        from zoo_cli.engine.quant import compress
+
+        stored = compress(adapter, cfg.compress)
+        t_eval2 = time.monotonic()
+        c_scores, c_perf = evaluate(base, stored, held)  # the scores are those of what is stored
+        eval_seconds += time.monotonic() - t_eval2
+        compression = {"method": cfg.compress, "float32_bytes": sum(len(v) for v in adapter.values()),
+                       "stored_bytes": sum(len(v) for v in stored.values()),
+                       "float32_performance": perf, "performance": c_perf}
+        compression["ratio"] = round(compression["float32_bytes"] / compression["stored_bytes"], 2)
+        compression["retained"] = round(c_perf / perf, 4) if perf else 1.0
+        adapter, scores, perf = stored, c_scores, c_perf
     n_params = sum(p.numel() for p in params)
     metrics = {
-        **m, "total_steps": steps, "resumed_from": start, "device": device,
+        **m, "total_steps": steps, "resumed_from": start, "device": device, "dtype": choice.dtype,
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+        "target_modules": sorted(model.peft_config["default"].target_modules or []),
         "threads": torch.get_num_threads(), "train_records": len(train_recs),
         "held_out_records": len(held), "packed_rows": packed.rows, "anchor_examples": len(anchors),
         "padding_fraction": round(1 - packed.useful_tokens / (packed.rows * cfg.seq_len), 4),
-        "trainable_params": n_params, "adapter_bytes": len(adapter["adapter_model.safetensors"]),
+        "trainable_params": n_params, "adapter_bytes": sum(len(v) for k, v in adapter.items()
+                                                           if k.endswith(".safetensors")),
+        "compression": compression,
         "eval_seconds": round(eval_seconds, 3), "wall_seconds": round(time.monotonic() - t_start, 3),
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "steps_total": steps,
@@ -363,3 +472,46 @@ def train(base: BaseModel, dataset: Dataset, config: TrainConfig | None = None,
     return TrainResult(adapter=adapter, ops=dataset.ops, task_scores=scores, performance=perf,
                        base_task_scores=base_scores, base_performance=base_perf,
                        merkle_root=dataset.merkle_root, metrics=metrics)
+
+
+def _train_routed(base: BaseModel, dataset: Dataset, cfg: TrainConfig, progress, checkpoint_dir,
+                  parent: dict[str, bytes], stop) -> TrainResult:
+    """The next generation of a routed merge: each expert continues training on the records
+    routed to it (records no expert covers train the cat fallback); the router is kept."""
+    from zoo_cli.engine.data import dataset_from_records
+    from zoo_cli.engine.evaluate import evaluate
+    from zoo_cli.engine.router import EXPERTS, experts, fallback, route
+    from zoo_cli.engine.schemas import example_text
+
+    pool = experts(parent)
+    targets = route(parent, [example_text(r)[0] for r in dataset.records])
+    files = dict(parent)
+    metrics: dict = {"routed": {}}
+    for name in sorted(set(targets)):
+        recs = [r for r, t in zip(dataset.records, targets) if t == name]
+        if len(recs) < 2:
+            continue
+        sub = dataset_from_records(recs)
+        sub_ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"expert-{name}"
+        src = fallback(parent) if name == "fallback" else pool[name]
+        res = train(base, sub, cfg, progress=progress, checkpoint_dir=sub_ckpt, parent_adapter=src, stop=stop)
+        prefix = "" if name == "fallback" else f"{EXPERTS}{name}/"
+        for k in list(files):
+            if (name == "fallback" and "/" not in k and k != "router.json") or (prefix and k.startswith(prefix)):
+                del files[k]
+        files.update({prefix + k: v for k, v in res.adapter.items()})
+        metrics["routed"][name] = {"records": len(recs), "performance": res.performance,
+                                   "steps": res.metrics.get("total_steps")}
+    _, held = split(dataset.records, cfg.eval_fraction)
+    scores, perf = evaluate(base, files, held)
+    base_scores, base_perf = evaluate(base, None, held)
+    metrics.update({"device": select_device_name(cfg.device), "held_out_records": len(held)})
+    return TrainResult(adapter=dict(sorted(files.items())), ops=dataset.ops, task_scores=scores, performance=perf,
+                       base_task_scores=base_scores, base_performance=base_perf,
+                       merkle_root=dataset.merkle_root, metrics=metrics)
+
+
+def select_device_name(requested: str) -> str:
+    from zoo_cli.engine.device import select
+
+    return select(requested).device

@@ -73,8 +73,9 @@ def _norm_address(address: str) -> str:
 # -- the packed payload ------------------------------------------------------------------------
 #
 # A payload holds only the entries zoo itself writes: ``adapter/<name>`` (the PEFT adapter
-# files; also a merge's output), ``policy/<name>`` (the zk policy model) and ``data.jsonl`` (a
-# training-data offer). ``<name>`` is one plain file name. Anything else -- ``..``, absolute
+# files; also a merge's output), ``adapter/experts/<expert>/<name>`` (the experts of a routed
+# merge, engine/router.py), ``policy/<name>`` (the zk policy model) and ``data.jsonl`` (a
+# training-data offer). ``<name>`` and ``<expert>`` are plain names. Anything else -- ``..``, absolute
 # paths, sub-folders, backslashes, control characters, duplicates, too many or too large
 # entries -- makes the container malformed: a container is written by whoever owned the
 # token before, so its names are hostile input (issue 13, item 1).
@@ -94,15 +95,23 @@ def check_entry_name(name: str) -> str:
     container") otherwise."""
     ok = isinstance(name, str) and (
         name in ENTRY_SINGLES
-        or any(name.startswith(kind) and _plain_name(name[len(kind):]) for kind in ENTRY_KINDS))
+        or any(name.startswith(kind) and _plain_name(name[len(kind):]) for kind in ENTRY_KINDS)
+        or _expert_entry(name))
     if not ok:
         raise IntegrityError(f"malformed container: entry {_show_name(name)} is not allowed "
-                             "(only adapter/NAME, policy/NAME and data.jsonl)", hint=MALFORMED_HINT)
+                             "(only adapter/NAME, adapter/experts/NAME/NAME, policy/NAME and data.jsonl)",
+                             hint=MALFORMED_HINT)
     return name
 
 
 def _plain_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name)) and ".." not in name
+
+
+def _expert_entry(name: str) -> bool:
+    """``adapter/experts/<expert>/<file>``: one expert adapter of a routed merge."""
+    parts = name.split("/")
+    return len(parts) == 4 and parts[:2] == ["adapter", "experts"] and all(map(_plain_name, parts[2:]))
 
 
 def _show_name(name) -> str:

@@ -280,6 +280,12 @@ def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_has
     if recorded and recorded != _hex(base_hash).lower():
         raise VerificationFailed(f"manifest base {recorded} != on-chain base {_hex(base_hash)}")
     base = base_for(s, manifest, base_hash)
+    from zoo_cli.engine.router import experts, fallback, is_routed
+
+    if is_routed(adapter):  # a routed merge: the fallback and every expert must load
+        pool = experts(adapter)
+        load_peft(base, [fallback(adapter), *pool.values()], names=["fallback", *pool])
+        return f"router with {len(pool)} expert(s) + cat fallback loads on {base.id} ({base.hash_hex[:18]}…)"
     load_peft(base, [adapter])
     return f"loads on {base.id} ({base.hash_hex[:18]}…)"
 

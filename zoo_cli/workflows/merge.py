@@ -88,8 +88,9 @@ def held_out_records(s: Session, tasks: list[str]) -> tuple[list, dict]:
     return records, {"source": "synth", "seed": seed}
 
 
-def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weights: str | list[float] | None = None,
-          name: str | None = None, progress=None) -> dict:
+def merge(settings: Settings, token_ids: list[int], *, method: str = "route", weights: str | list[float] | None = None,
+          name: str | None = None, progress=None, device: str = "auto") -> dict:
+    from zoo_cli.engine.device import use
     from zoo_cli.engine.merge import MAX_PARENTS, METHODS
     from zoo_cli.workflows.fork import require_owner
 
@@ -101,6 +102,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
     if method not in METHODS:
         raise BadInput(f"unknown merge method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
     wlist = weights if isinstance(weights, list) else parse_weights(weights, len(ids))
+    use(device)
 
     with Session(settings, progress) as s:
         recs = [read_record(s, t) for t in ids]
@@ -122,13 +124,14 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
         adapters = [{k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")} for files, _ in loaded]
         base = base_for(s, loaded[0][1], recs[0]["baseModel"])
         metas = [public_metadata(s, r["metadataURI"]) for r in recs]
+        tasks = [parent_tasks(m, r) for m, r in zip(metas, recs)]
 
         def do_merge() -> list[str]:
             from zoo_cli.engine.merge import merge as run_merge
             from zoo_cli.fsutil import write_into
 
-            merged = run_merge(base, adapters, wlist, method=method)
-            write_into(work / "adapter", merged, mode=0o600)
+            merged = run_merge(base, adapters, wlist, method=method, domains=tasks)
+            write_into(work / "adapter", merged, mode=0o600)  # names checked (experts/<name>/ nest)
             return sorted(merged)
 
         names = j.step("merge", do_merge)
@@ -139,7 +142,6 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
         def do_eval() -> dict:
             from zoo_cli.engine.merge import merge_report
 
-            tasks = [parent_tasks(m, r) for m, r in zip(metas, recs)]
             sets = [held_out_records(s, t) for t in tasks]
             reports = merge_report(base, adapters, merged, [records for records, _ in sets])
             parents_out = []
@@ -163,6 +165,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
         evaluation = j.step("evaluate", do_eval)
 
         def do_seal() -> dict:
+            from zoo_cli.engine.router import ROUTER, is_routed
             from zoo_cli.storage.container import seal_model
 
             manifest = {
@@ -172,6 +175,16 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "cat", weig
                 "merge": {"method": method, "weights": wlist, "parents": ids},
                 "sizes": {k: len(v) for k, v in merged.items()},
             }
+            if is_routed(merged):
+                # a mixture of LoRA experts: adapter/router.json + adapter/experts/<name>/...
+                # (the top-level adapter/ files are the cat merge, for unrouted prompts)
+                import json as _json
+
+                router = _json.loads(merged[ROUTER])
+                manifest["router"] = {"file": f"adapter/{ROUTER}", "format": router["format"],
+                                      "experts": {n: [ids[i] for i in p] for n, p in router["experts"].items()},
+                                      "routes": router["routes"], "fallback": "adapter/ (cat merge)"}
+                manifest["model_kinds"] = ["lora", "router"]
             files = {f"adapter/{k}": v for k, v in merged.items()}
             sealed = seal_model(s.storage, files, manifest, {s.address: s.keys.public_bundle()})
             return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}

@@ -65,13 +65,15 @@ def _access(s: Session, token_id: int, rec: dict) -> str:
     return role
 
 
-def ask(settings: Settings, token_ids: list[int], prompt: str, progress=None) -> dict:
+def ask(settings: Settings, token_ids: list[int], prompt: str, progress=None, device: str = "auto") -> dict:
+    from zoo_cli.engine.device import use
     from zoo_cli.engine.infer import ensemble_predict
 
     if not prompt or not prompt.strip():
         raise BadInput("the prompt is empty", hint='e.g. zoo ask TOKEN "pool=ETH/USDC apy=4.2 risk=low ->"')
     if len(prompt) > 2000:
         raise BadInput("the prompt is too long (at most 2,000 characters)")
+    use(device)
     with Session(settings, progress) as s:
         base, members, infos = _members(s, [int(t) for t in token_ids])
         vote = ensemble_predict(base, members, [prompt.strip()])[0]
@@ -96,9 +98,12 @@ def parse_fields(items: list[str] | None) -> dict:
     return out
 
 
-def suggest(settings: Settings, token_ids: list[int], task: str, fields: dict, progress=None) -> dict:
+def suggest(settings: Settings, token_ids: list[int], task: str, fields: dict, progress=None,
+            device: str = "auto") -> dict:
+    from zoo_cli.engine.device import use
     from zoo_cli.engine.infer import suggest as run
 
+    use(device)
     with Session(settings, progress) as s:
         base, members, infos = _members(s, [int(t) for t in token_ids])
         try:

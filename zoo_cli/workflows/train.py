@@ -32,7 +32,9 @@ def _save_files(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _load_files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    """Every file under ``folder`` by relative path (a routed merge nests experts/<name>/)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.endswith(".tmp")}
 
 
 def recipients_for(session: Session, token_id: int, owner: str) -> dict[str, bytes]:
@@ -66,7 +68,9 @@ def public_bundle_of(session: Session, address: str) -> bytes | None:
 
 def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
           rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
-          verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False) -> dict:
+          verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False,
+          device: str = "auto", gradient_checkpointing: bool = False, compress: str = "none") -> dict:
+    from zoo_cli.engine.device import use
     from zoo_cli.engine.data import load_records
     from zoo_cli.engine.train import TrainConfig, clear_checkpoint
     from zoo_cli.engine.train import train as run_training
@@ -82,7 +86,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         settings = settings.with_(verifier=verifier_name)
     dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
     cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
-    config = TrainConfig(**cfg_kwargs)
+    config = TrainConfig(**cfg_kwargs, device=device, gradient_checkpointing=gradient_checkpointing,
+                         compress=compress)
+    use(device)  # evaluation and the verifier's re-evaluation run there too
     policy = policy or policy_only  # --policy-only: the policy model alone (the adapter is carried over)
 
     with Session(settings, progress) as s:
