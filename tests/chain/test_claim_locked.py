@@ -37,7 +37,7 @@ def test_claim_refused_while_sale_pending(tmp_path):
         owed = int(s.call(rewards.functions.modelRewards(token)))
         assert owed > 0
         market = s.contract("Marketplace")
-        s.transact(market.functions.list(token, 10**15, 0, 0, keccak(text="key")))
+        s.transact(market.functions.list(token, 10**15, (0, 0, 0, 0, 0, ""), keccak(text="key")))
     with Session(load_settings(home=home, account="dev2")) as b:
         b.transact(b.contract("Marketplace").functions.buyModel(token), value=10**15)  # pending: locked
     with Session(load_settings(home=home)) as s:

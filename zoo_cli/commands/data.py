@@ -117,7 +117,8 @@ def import_(
         try:
             tb = int(to_block, 0)
         except ValueError:
-            raise BadInput(f"--to-block must be a block number or `latest`, not {to_block!r}") from None
+            raise BadInput(f"--to-block must be a block number or `latest`, not {to_block!r}",
+                           hint="e.g. --to-block 19000000 or --to-block latest") from None
     opts = ImportOptions(address=address, out=out, from_block=from_block, to_block=tb, domains=parse_domains(domains),
                          confirmations=confirmations, chunk=chunk, max_retries=max_retries, lookback=lookback)
     with output.progress(s) as p:

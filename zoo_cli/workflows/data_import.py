@@ -547,9 +547,9 @@ def run_import(settings: Settings, opts: ImportOptions, progress: Callable | Non
     if out.is_dir():
         raise BadInput(f"{out} is a directory", hint="pass a file name, e.g. -o history.jsonl")
     if opts.from_block is not None and opts.from_block < 0:
-        raise BadInput("--from-block must be ≥ 0")
+        raise BadInput("--from-block must be ≥ 0", hint="e.g. --from-block 0")
     if opts.chunk < 1:
-        raise BadInput("--chunk must be ≥ 1")
+        raise BadInput("--chunk must be ≥ 1", hint="e.g. --chunk 2000 (blocks per eth_getLogs request)")
     network = settings.resolve_network()
     if network.embedded and not network.rpc:
         from zoo_cli.chain.logfetch import Web3Transport
@@ -601,14 +601,14 @@ def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, prog
     conf = opts.confirmations if opts.confirmations is not None else (
         0 if chain_id in DEV_CHAIN_IDS else DEFAULT_CONFIRMATIONS)
     if conf < 0:
-        raise BadInput("--confirmations must be ≥ 0")
+        raise BadInput("--confirmations must be ≥ 0", hint="e.g. --confirmations 12")
     safe_head = head - conf
     if opts.to_block in (None, "latest"):
         to_block = safe_head
     else:
         to_block = int(opts.to_block)
         if to_block < 0:
-            raise BadInput("--to-block must be ≥ 0 or `latest`")
+            raise BadInput("--to-block must be ≥ 0 or `latest`", hint="e.g. --to-block 19000000 or --to-block latest")
         to_block = min(to_block, safe_head)
     cpath = cursor_path(settings, network.name, chain_id, address, out)
     cursor = _load_cursor(cpath)
@@ -784,7 +784,7 @@ def csv_records(path: Path, address: str, chain_id: int) -> list[dict]:
             tid = _csv_get(row, ("TokenId",))
             if tid is not None:
                 if not tid.isdigit():
-                    raise BadInput(f"{path}:{n}: bad TokenId {tid!r}")
+                    raise BadInput(f"{path}:{n}: bad TokenId {tid!r}", hint="use the block explorer's token-transfer CSV export unchanged")
                 mine_in = to == me
                 rec.update(domain="nft", event="erc721.Transfer", collection=sym, token_id=int(tid),
                            action=("mint" if frm == ZERO else "receive") if mine_in else "send")
@@ -798,7 +798,7 @@ def csv_records(path: Path, address: str, chain_id: int) -> list[dict]:
                 try:
                     amount = float(value)
                 except ValueError:
-                    raise BadInput(f"{path}:{n}: bad TokenValue {value!r}") from None
+                    raise BadInput(f"{path}:{n}: bad TokenValue {value!r}", hint="use the block explorer's token-transfer CSV export unchanged") from None
                 rec.update(domain="defi", event="erc20.Transfer", action="transfer", tokens=[sym], amounts=[amount])
             out.append(_validate(rec))
     return out
@@ -809,7 +809,7 @@ def run_csv_import(settings: Settings, csv_path: Path, address: str, out: Path, 
     from zoo_cli.engine.data import canonical_json
 
     if chain_id < 1:
-        raise BadInput("--chain-id must be ≥ 1")
+        raise BadInput("--chain-id must be ≥ 1", hint="the chain the CSV export came from, e.g. --chain-id 1")
     recs = csv_records(Path(csv_path), address, chain_id)
     out = Path(out)
     if out.is_dir():

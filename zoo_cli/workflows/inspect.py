@@ -167,14 +167,17 @@ def _touched_since(s: Session, after_block: int, head: int) -> tuple[set[int], b
 def _refresh_cache(settings: Settings, key: tuple[str, str]) -> _RowCache:
     """Bring the row cache to the chain head: incremental when it reflects an older head of
     the same deployment (re-read only tokens touched since), else rebuilt page by page."""
-    cache = _RowCache(_cache_path(settings))
-    meta = cache.meta()
-    if meta.get("head") == key[0] and meta.get("deploy") == key[1]:
+    path = _cache_path(settings)
+    cache = _RowCache(path) if path.exists() else None  # none is created before the chain opens
+    meta = cache.meta() if cache is not None else {}
+    if cache is not None and meta.get("head") == key[0] and meta.get("deploy") == key[1]:
         return cache
     with Session(settings) as s:
         head = int(s.w3.eth.block_number)
         head_hash = bytes(s.w3.eth.get_block(head)["hash"]).hex()
-        total = int(s.call(s.nft.functions.totalMinted()))
+        total = int(s.call(s.nft.functions.totalMinted()))  # reads the deployment record
+        if cache is None:
+            cache = _RowCache(path)
         touched: set[int] | None = None
         if (meta.get("deploy") == key[1] and meta.get("head_number") and int(meta["head_number"]) <= head
                 and bytes(s.w3.eth.get_block(int(meta["head_number"]))["hash"]).hex() == meta.get("head")):
