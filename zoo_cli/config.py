@@ -104,6 +104,7 @@ class Settings:
     ipfs: str | None = None
     account: str | None = None
     verifier: str | None = None
+    verifier_url: str | None = None
     password_file: Path | None = None
     cache: Path = field(default_factory=default_cache)
     json: bool = False
@@ -210,6 +211,7 @@ def load_settings(
         ipfs=pick(ipfs, "ZOO_IPFS", "ipfs"),
         account=pick(account, "ZOO_ACCOUNT", "account"),
         verifier=pick(None, "ZOO_VERIFIER", "verifier"),
+        verifier_url=pick(None, "ZOO_VERIFIER_URL", "verifier_url"),
         password_file=Path(pw).expanduser() if pw else None,
         cache=default_cache(),
         json=json,

@@ -15,7 +15,14 @@ from pathlib import Path
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
 from zoo_cli.units import wei_fields
-from zoo_cli.workflows.models import ZERO32, base_for, base_manifest, cid_of, load_adapter, read_record
+from zoo_cli.workflows.models import (
+    ZERO32,
+    base_for,
+    base_manifest,
+    cid_of,
+    load_adapter,
+    read_record,
+)
 from zoo_cli.workflows.session import Session
 
 
@@ -61,7 +68,8 @@ def public_bundle_of(session: Session, address: str) -> bytes | None:
 
 def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
           rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
-          verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False) -> dict:
+          verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False,
+          verifier_url: str | None = None, self_attest: bool = False) -> dict:
     from zoo_cli.engine.data import load_records
     from zoo_cli.engine.train import TrainConfig, clear_checkpoint
     from zoo_cli.engine.train import train as run_training
@@ -70,12 +78,20 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
     from zoo_cli.workflows.mint import public_document
     from zoo_cli.workflows.models import DOMAIN_LABELS, public_metadata
     from zoo_cli.workflows.reports import (
-        REPORT_TTL_S, build_report, encode_proof, find_eval_set, has_verifier_role, load_eval_records,
-        register_eval_set, sign_report,
+        REPORT_TTL_S,
+        build_report,
+        encode_proof,
+        find_eval_set,
+        has_verifier_role,
+        load_eval_records,
+        register_eval_set,
+        sign_report,
     )
 
     if verifier_name:
         settings = settings.with_(verifier=verifier_name)
+    if verifier_url:
+        settings = settings.with_(verifier_url=verifier_url)
     dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
     cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
     config = TrainConfig(**cfg_kwargs)
@@ -114,6 +130,24 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         })
         rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
                    trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
+
+        # who attests the report: a remote verifier (--verifier-url), a local VERIFIER key
+        # (`verifier`, the devnet demo), or the owner when explicitly asked (--self-attest) or
+        # when no verifier is configured at all; a configured one that cannot attest is an error
+        verifier, remote = None, None
+        if not self_attest and not policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
+            if settings.verifier_url:
+                from zoo_cli.workflows.remote_verifier import connect
+
+                if not j.done("verify"):
+                    remote = connect(s, settings.verifier_url)
+            elif settings.verifier:
+                verifier = s.verifier_signer()
+                if not has_verifier_role(s, verifier.address):
+                    raise PermissionDenied(
+                        f"the configured verifier {settings.verifier} ({verifier.address}) does not hold the "
+                        "VERIFIER role on this deployment",
+                        hint="pass --verifier-url URL of a verifier service, or --self-attest to sign the report yourself")
 
         parent_files, parent_manifest = (None, None)
         if bytes(rec["modelHash"]) != ZERO32 and not j.done("train"):
@@ -156,27 +190,6 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         policy_files = _load_files(work / "policy") if (work / "policy").is_dir() else {}
         kinds = (["lora"] if adapter else []) + (["policy"] if policy_files else [])
 
-        verifier = s.verifier_signer() if settings.verifier else None
-        if verifier is not None and not has_verifier_role(s, verifier.address):
-            verifier = None  # configured but not a VERIFIER on this deployment: self-attested
-
-        def do_verify() -> dict | None:
-            if verifier is None or policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
-                return None
-            from zoo_cli.engine.evaluate import evaluate
-
-            tasks = sorted(trained["task_scores"])
-            found = find_eval_set(s, tasks) or register_eval_set(s, verifier, tasks)
-            records = load_eval_records(s, found["cid"], tasks)
-            scores, perf = evaluate(base, adapter, records)
-            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
-
-        verified = j.step("verify", do_verify)
-        if verified is None:
-            verifier = None  # self-attested report (e.g. --policy-only: `zoo prove` verifies the policy)
-        scores = verified["task_scores"] if verified else trained["task_scores"]
-        performance = verified["performance"] if verified else trained["performance"]
-
         counts = dataset.counts
         prev_meta = public_metadata(s, rec["metadataURI"])
         domain_ops = dict(prev_meta.get("domain_ops") or {})
@@ -201,6 +214,24 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
 
         sealed = j.step("seal", do_seal)
 
+        tasks = sorted(trained["task_scores"])
+
+        def do_verify() -> dict | None:
+            if remote is not None:
+                return _verify_remote(s, j, remote, token_id, rec, sealed, trained, tasks)
+            if verifier is None:
+                return None
+            from zoo_cli.engine.evaluate import evaluate
+
+            found = find_eval_set(s, tasks) or register_eval_set(s, verifier, tasks)
+            records = load_eval_records(s, found["cid"], tasks)
+            scores, perf = evaluate(base, adapter, records)
+            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
+
+        verified = j.step("verify", do_verify)
+        scores = verified["task_scores"] if verified else trained["task_scores"]
+        performance = verified["performance"] if verified else trained["performance"]
+
         def do_meta() -> str:
             doc = public_document(
                 prev_meta.get("name") or f"model #{token_id}", token_id, base,
@@ -216,6 +247,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         uri = j.step("metadata", do_meta)
 
         def do_report() -> dict:
+            if verified and verified.get("signed"):
+                return verified["signed"]  # the remote verifier's report, checked in _verify_remote
             report = build_report(
                 token_id=token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
                 new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(trained["merkle_root"][2:]),
@@ -250,6 +283,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         "base_performance": trained["base_performance"],
         "holdout_task_scores": trained["task_scores"],
         "verified": verified is not None,
+        "verifier": (verified.get("verifier") or verifier.address) if verified else None,
         "eval_set": verified["eval_set"] if verified else None,
         "model_hash": sealed["digest"],
         "cid": sealed["cid"],
@@ -262,6 +296,34 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         **({"policy_hash": trained_policy["policy_hash"], "policy_accuracy": trained_policy["performance"],
             "model_kinds": kinds} if policy else {}),
     }
+
+
+def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict, trained: dict,
+                   tasks: list[str]) -> dict:
+    """Ask the verifier service for a signed report on the sealed generation: the content
+    key is wrapped to the verifier's KeyRegistry keys only; the request (and so its
+    idempotency key) is journaled, so a rerun resumes the same job."""
+    from zoo_cli.storage.container import wrap_for
+    from zoo_cli.workflows.remote_verifier import check_report, submit_and_wait
+    from zoo_cli.workflows.reports import REPORT_TTL_S
+
+    def do_request() -> dict:
+        envelope = wrap_for(s.storage, bytes.fromhex(sealed["content_key"]), remote.address, remote.bundle,
+                            model_cid=sealed["cid"])
+        return {"token_id": token_id, "generation": int(rec["generation"]), "model_cid": sealed["cid"],
+                "model_hash": sealed["digest"], "dataset_root": trained["merkle_root"], "ops": int(trained["ops"]),
+                "tasks": tasks, "deadline": s.now() + REPORT_TTL_S, "key_envelope": str(envelope)}
+
+    body = j.step("verify_request", do_request)
+    result = submit_and_wait(s, remote, "/v1/evaluations", body,
+                             progress=s.progress.callback("verify") if s.progress else None)
+    check_report(s, remote, result, {
+        "tokenId": token_id, "generation": body["generation"], "parentHash": "0x" + bytes(rec["modelHash"]).hex(),
+        "newHash": body["model_hash"], "datasetRoot": body["dataset_root"], "opsCount": body["ops"],
+        "deadline": body["deadline"]})
+    return {"eval_set": result["eval_set"], "task_scores": result["task_scores"], "performance": result["performance"],
+            "records": result["records"], "verifier": remote.address,
+            "signed": {"report": result["report"], "signature": result["signature"]}}
 
 
 def _set_domain(s: Session, j, token_id: int, label: str) -> None:
