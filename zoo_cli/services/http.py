@@ -52,13 +52,14 @@ _STATUS_OF: list[tuple[type, int, str]] = [
 
 
 def api_error_from(err: ZooError) -> ApiError:
-    """A workflow's ZooError as an ApiError: its ``reason`` (when set) is the code."""
+    """A workflow's ZooError as an ApiError: its ``reason`` and ``status`` (when set) win."""
     status, code = 422, "refused"
     for cls, st, c in _STATUS_OF:
         if isinstance(err, cls):
             status, code = st, c
             break
-    return ApiError(status, getattr(err, "reason", None) or code, err.message, err.hint or "")
+    return ApiError(getattr(err, "status", None) or status, getattr(err, "reason", None) or code, err.message,
+                    err.hint or "")
 
 
 class RateLimiter:

@@ -37,10 +37,12 @@ DEFAULT_ROTATE_EVERY = 100
 EVAL_RECORDS_PER_TASK = 100
 
 
-def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "") -> ZooError:
-    """A ZooError whose ``reason`` is the service's stable error code."""
+def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "", status: int | None = None) -> ZooError:
+    """A ZooError whose ``reason`` is the service's stable error code (``status``: its HTTP
+    status when the class's default does not fit)."""
     err = cls(message, hint=hint or None)
     err.reason = reason  # type: ignore[attr-defined]
+    err.status = status  # type: ignore[attr-defined]
     return err
 
 
@@ -134,7 +136,7 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
     if int(rec["generation"]) != int(generation):
         raise refusal(OperationFailed, "stale_generation",
                       f"token {token_id} is at generation {rec['generation']}, not {generation}",
-                      "train on the current generation and ask again")
+                      "train on the current generation and ask again", status=409)
     now = s.now()
     if int(deadline) <= now:
         raise refusal(OperationFailed, "deadline_passed", f"the deadline {deadline} has passed (chain time {now})",
