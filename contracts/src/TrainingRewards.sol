@@ -2,7 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooModules.sol";
+import {ZooModelNFT} from "./ZooModelNFT.sol";
 
 /// @title TrainingRewards — funded pool paying for verified training (ZIP-6)
 /// @notice Credits REWARD_PER_TRAINING * quality / 100 per verified update, quality in
@@ -12,10 +15,32 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooMo
 /// than the pool holds beyond what it already owes (solvency: totalOwed <= balance).
 /// Rewards accrue to the model; its current owner claims them. Callers: the NFT (verified
 /// reports) and the NFT's zk module (zero-knowledge evaluations; it passes the policy hash as
-/// `datasetRoot`, so one policy earns once across all tokens).
-contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
+/// `datasetRoot`, so one policy earns once across all tokens), and anyone through the seed's
+/// own entry point `rewardTraining` with a VERIFIER-signed EIP-712 quality proof (domain
+/// "TrainingRewards" v1) bound to the token, its current generation and model hash, and the
+/// dataset root — under the same once-per-generation, once-per-dataset, cap and solvency rules.
+contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient, EIP712 {
     uint256 public constant REWARD_PER_TRAINING = 0.001 ether;
     uint256 public constant QUALITY_MULTIPLIER = 2;
+    /// @notice keccak256("VERIFIER_ROLE"), the role on the NFT whose holders sign quality proofs.
+    bytes32 public constant VERIFIER_ROLE = keccak256("VERIFIER_ROLE");
+    /// @notice EIP-712 type of a quality proof (rewardTraining).
+    bytes32 public constant QUALITY_PROOF_TYPEHASH = keccak256(
+        "QualityProof(uint256 modelId,uint256 generation,bytes32 modelHash,bytes32 datasetRoot,uint256 opsCount,uint256 quality,uint256 deadline)"
+    );
+
+    /// @notice A verifier's statement that generation `generation` (model `modelHash`) of
+    /// `modelId`, trained on `opsCount` records committed by `datasetRoot`, has `quality`
+    /// (percent, 0..200), valid until `deadline`.
+    struct QualityProof {
+        uint256 modelId;
+        uint256 generation;
+        bytes32 modelHash;
+        bytes32 datasetRoot;
+        uint256 opsCount;
+        uint256 quality;
+        uint256 deadline;
+    }
 
     /// @notice The model NFT (with its zk module `nft.zkModule()`, the only callers of creditTraining).
     IZooModelNFTCore public immutable nft;
@@ -59,10 +84,19 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     error TrainingRewardsTransferFailed(address to, uint256 amount);
     /// @notice Funding with zero value, or a zero period.
     error TrainingRewardsInvalidAmount();
+    /// @notice The quality proof is not for this model, training data or its current version.
+    error TrainingRewardsProofMismatch(uint256 modelId, uint256 generation, bytes32 modelHash);
+    /// @notice The quality proof's deadline has passed.
+    error TrainingRewardsProofExpired(uint256 deadline);
+    /// @notice The quality proof is not signed by a VERIFIER.
+    error TrainingRewardsNotVerifier(address signer);
+    /// @notice Nothing was credited; reason as in TrainingRewardSkipped (1 generation already
+    /// rewarded, 2 dataset already rewarded, 3 period cap reached, 4 pool empty, 5 quality 0).
+    error TrainingRewardsNotRewarded(uint256 modelId, uint256 generation, uint8 reason);
 
     /// @param nft_ The model NFT. @param capPerPeriod_ Cap per owner per period (wei).
     /// @param period_ Cap period (seconds, > 0).
-    constructor(IZooModelNFTCore nft_, uint256 capPerPeriod_, uint256 period_) {
+    constructor(IZooModelNFTCore nft_, uint256 capPerPeriod_, uint256 period_) EIP712("TrainingRewards", "1") {
         if (period_ == 0) revert TrainingRewardsInvalidAmount();
         nft = nft_;
         capPerPeriod = capPerPeriod_;
@@ -90,6 +124,56 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
             revert TrainingRewardsOnlyNFT(msg.sender);
         }
         uint8 reason;
+        (credited, reason) = _credit(modelId, generation, datasetRoot, owner, quality);
+        if (reason != 0) emit TrainingRewardSkipped(modelId, generation, datasetRoot, reason);
+    }
+
+    /// @notice The seed's entry point (ZIP-6): credit a training with a VERIFIER-signed quality
+    /// proof. `trainingData` = abi.encode(bytes32 datasetRoot, uint256 opsCount); `qualityProof`
+    /// = abi.encode(QualityProof, bytes signature). The proof must name this model at its
+    /// current generation and model hash and this training data. Callable by anyone (the
+    /// reward accrues to the model); reverts when nothing would be credited.
+    function rewardTraining(uint256 modelId, bytes calldata trainingData, bytes calldata qualityProof)
+        external
+        nonReentrant
+        returns (uint256 credited)
+    {
+        (bytes32 datasetRoot, uint256 opsCount) = abi.decode(trainingData, (bytes32, uint256));
+        (QualityProof memory p, bytes memory signature) = abi.decode(qualityProof, (QualityProof, bytes));
+        ZooModelNFT.AIModelNFT memory m = ZooModelNFT(address(nft)).getModelMetadata(modelId);
+        if (
+            p.modelId != modelId || p.datasetRoot != datasetRoot || p.opsCount != opsCount
+                || p.generation != m.generation || p.modelHash != m.modelHash
+        ) revert TrainingRewardsProofMismatch(modelId, p.generation, p.modelHash);
+        if (block.timestamp > p.deadline) revert TrainingRewardsProofExpired(p.deadline);
+        address signer = ECDSA.recover(_hashTypedDataV4(qualityProofHash(p)), signature);
+        if (!nft.hasRole(VERIFIER_ROLE, signer)) revert TrainingRewardsNotVerifier(signer);
+        uint8 reason;
+        (credited, reason) = _credit(modelId, p.generation, datasetRoot, m.owner, p.quality);
+        if (reason != 0) revert TrainingRewardsNotRewarded(modelId, p.generation, reason);
+    }
+
+    /// @notice EIP-712 struct hash of a quality proof.
+    function qualityProofHash(QualityProof memory p) public pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                QUALITY_PROOF_TYPEHASH, p.modelId, p.generation, p.modelHash, p.datasetRoot, p.opsCount, p.quality,
+                p.deadline
+            )
+        );
+    }
+
+    /// @notice EIP-712 digest of a quality proof, for off-chain signers to cross-check.
+    function qualityProofDigest(QualityProof calldata p) external view returns (bytes32) {
+        return _hashTypedDataV4(qualityProofHash(p));
+    }
+
+    /// @dev The shared rules: one reward per (token, generation) and per dataset root, the
+    /// owner's cap per period, solvency. Returns (credited, 0) or (0, reason).
+    function _credit(uint256 modelId, uint256 generation, bytes32 datasetRoot, address owner, uint256 quality)
+        internal
+        returns (uint256 credited, uint8 reason)
+    {
         if (rewardedGeneration[modelId][generation]) reason = 1;
         else if (rewardedDataset[datasetRoot]) reason = 2;
         else if (quality == 0) reason = 5;
@@ -105,10 +189,7 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
             if (credited > free) credited = free;
             if (credited == 0 && reason == 0) reason = 4;
         }
-        if (reason != 0) {
-            emit TrainingRewardSkipped(modelId, generation, datasetRoot, reason);
-            return 0;
-        }
+        if (reason != 0) return (0, reason);
         rewardedGeneration[modelId][generation] = true;
         rewardedDataset[datasetRoot] = true;
         creditedInPeriod[owner][periodIndex] += credited;
