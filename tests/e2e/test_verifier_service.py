@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
-
-from e2e.zoocli import ZOO, Zoo
 from storage.conftest import jsipfs_api  # noqa: F401  (the real js-ipfs node fixture)
 from support.anvil import free_port, rpc, start_anvil
+
+from e2e.zoocli import ZOO, Zoo
 
 DEV0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV1_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -260,6 +260,13 @@ def test_train_and_specialize_through_the_verifier_service(parties):
     [(job_id2, _, state, attempts, completions)] = new_jobs()
     assert (job_id2, state, completions) == (job_id, "done", 1) and attempts == 2, service.jobs()
     assert [e["job"] for e in service.events("job_resumed")] == [job_id]
+    # the job also issued a quality proof for the seed's TrainingRewards.rewardTraining: bound to
+    # this token, its new generation, model hash and dataset root — so it is accepted on-chain
+    # as a verifier's (signature and binding hold) and refused only because updateModel already
+    # rewarded this generation (the shared once-per-generation rule)
+    qp = httpx.get(f"{service.url}/v1/evaluations/{job_id}").json()["result"]["quality_proof"]
+    assert qp["proof"]["generation"] == done["generation"] and qp["proof"]["modelHash"] == done["model_hash"]
+    assert _reward_training_revert(parties["node"].url, qp, token) == ("TrainingRewardsNotRewarded", 1)
 
     # a specialization through POST /v1/specializations
     spec = owner("specialize", token, "DeFi_Yield_Optimizer", *url, account="owner").data
@@ -269,6 +276,30 @@ def test_train_and_specialize_through_the_verifier_service(parties):
     sets = json.loads((parties["verifier"].home / "verifier" / "evalsets" / "index.json").read_text())
     assert sets and all(s["commitment"].startswith("private:sha256:") for s in sets)
     assert oct((parties["verifier"].home / "verifier" / "evalsets" / sets[0]["file"]).stat().st_mode)[-3:] == "600"
+
+
+def _reward_training_revert(node_url: str, qp: dict, token: int) -> tuple[str, int]:
+    """Simulate rewardTraining with the service's quality proof; the custom error and its last arg."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    data = keccak(text="rewardTraining(uint256,bytes,bytes)")[:4] + encode(
+        ["uint256", "bytes", "bytes"], [token, bytes.fromhex(qp["training_data"][2:]), bytes.fromhex(qp["quality_proof"][2:])])
+    try:
+        rpc(node_url, "eth_call", [{"to": qp["rewards"], "data": "0x" + data.hex()}, "latest"])
+    except RuntimeError as exc:
+        text = str(exc)
+    else:
+        return ("no revert", -1)
+    names = {"0x" + keccak(text=sig)[:4].hex(): sig.split("(")[0] for sig in (
+        "TrainingRewardsNotRewarded(uint256,uint256,uint8)", "TrainingRewardsProofMismatch(uint256,uint256,bytes32)",
+        "TrainingRewardsNotVerifier(address)", "TrainingRewardsProofExpired(uint256)")}
+    for sel, name in names.items():
+        if sel in text:
+            raw = text[text.index(sel) + 10:]
+            raw = raw[: 64 * 3]
+            return (name, int(raw[-64:], 16) if len(raw) == 192 else -1)
+    return (text[-200:], -1)
 
 
 def _bundle(parties, address: str) -> str:

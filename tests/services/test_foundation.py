@@ -33,7 +33,7 @@ def _auth(db, headers, *, body=BODY, chain_id=31337, server=SERVER, path="/v1/ev
 
 
 def _signed(account=OWNER, **kw):
-    args = dict(chain_id=31337, server=SERVER, method="POST", path="/v1/evaluations", body=BODY)
+    args = {"chain_id": 31337, "server": SERVER, "method": "POST", "path": "/v1/evaluations", "body": BODY}
     args.update(kw)
     return sign_request(account, **args).headers()
 

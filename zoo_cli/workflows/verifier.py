@@ -275,7 +275,10 @@ def evaluation_job(payload: dict) -> dict:
             eval_set=_hex32(ev["eval_set"], "eval_set"), ops=int(body["ops"]), performance=int(ev["performance"]),
             task_scores=ev["task_scores"], deadline=int(body["deadline"]))
         signature = sign_report(s, report, s.signer)
-        return {"report": report, "signature": signature, "verifier": s.address, **ev}
+        quality = quality_proof(s, token_id=token_id, generation=generation + 1, model_hash=report["newHash"],
+                                dataset_root=report["datasetRoot"], ops=int(body["ops"]), quality=int(report["quality"]),
+                                deadline=int(body["deadline"]))
+        return {"report": report, "signature": signature, "verifier": s.address, "quality_proof": quality, **ev}
 
 
 def specialization_job(payload: dict) -> dict:
@@ -312,6 +315,42 @@ def specialization_job(payload: dict) -> dict:
                  "evalSet": ev["eval_set"], "deadline": int(body["deadline"])}
         return {"proof": proof, "signature": sign_proof(s, proof, s.signer), "verifier": s.address, "score": score,
                 "base_score": base_score, "experience": experience, "eval_set": ev["eval_set"], "records": ev["records"]}
+
+
+# -- quality proofs (TrainingRewards.rewardTraining, the seed's entry point) -------------------
+QUALITY_FIELDS = [
+    {"name": "modelId", "type": "uint256"},
+    {"name": "generation", "type": "uint256"},
+    {"name": "modelHash", "type": "bytes32"},
+    {"name": "datasetRoot", "type": "bytes32"},
+    {"name": "opsCount", "type": "uint256"},
+    {"name": "quality", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def quality_proof(s: Session, *, token_id: int, generation: int, model_hash: str, dataset_root: str, ops: int,
+                  quality: int, deadline: int) -> dict:
+    """A VERIFIER-signed EIP-712 QualityProof (domain "TrainingRewards" v1) for generation
+    ``generation`` (the one the update creates) of ``token_id`` with ``model_hash``; with
+    ``training_data`` and ``quality_proof``, the two byte strings rewardTraining takes."""
+    from eth_abi import encode
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    rewards = s.contract("TrainingRewards")
+    proof = {"modelId": token_id, "generation": generation, "modelHash": model_hash, "datasetRoot": dataset_root,
+             "opsCount": ops, "quality": quality, "deadline": deadline}
+    typed = {**proof, "modelHash": _hex32(model_hash, "modelHash"), "datasetRoot": _hex32(dataset_root, "datasetRoot")}
+    msg = encode_typed_data(domain_data={"name": "TrainingRewards", "version": "1", "chainId": s.client.chain_id,
+                                         "verifyingContract": rewards.address},
+                            message_types={"QualityProof": QUALITY_FIELDS}, message_data=typed)
+    signature = bytes(Account.sign_message(msg, private_key=s.signer.key).signature)
+    struct = "(" + ",".join(f["type"] for f in QUALITY_FIELDS) + ")"
+    encoded = encode([struct, "bytes"], [tuple(typed[f["name"]] for f in QUALITY_FIELDS), signature])
+    return {"proof": proof, "signature": "0x" + signature.hex(), "rewards": rewards.address,
+            "training_data": "0x" + encode(["bytes32", "uint256"], [typed["datasetRoot"], ops]).hex(),
+            "quality_proof": "0x" + encoded.hex()}
 
 
 # -- private evaluation sets ---------------------------------------------------------------
