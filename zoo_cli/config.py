@@ -67,6 +67,8 @@ def _toml_value(value) -> str:
         return str(value)
     if isinstance(value, dict):
         raise TypeError("nested tables are written by write_config")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
 
@@ -102,6 +104,7 @@ class Settings:
     network: str = "local"
     rpc: str | None = None
     ipfs: str | None = None
+    gateways: tuple[str, ...] = ()
     account: str | None = None
     verifier: str | None = None
     verifier_url: str | None = None
@@ -171,12 +174,38 @@ def _env(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _gateways(flag, cfg: dict) -> tuple[str, ...]:
+    """IPFS trustless gateways, in the order to try: ``--gateway`` (repeatable) > ``ZOO_GATEWAYS``
+    (comma or space separated) > ``gateways = [...]`` in config.toml. Each is an http(s) URL."""
+    if flag:
+        urls = list(flag)
+    elif _env("ZOO_GATEWAYS") is not None:
+        urls = _env("ZOO_GATEWAYS").replace(",", " ").split()
+    else:
+        value = cfg.get("gateways") or []
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BadInput("config.toml: gateways must be a list of URLs",
+                           hint='e.g. gateways = ["http://10.0.0.5:8080"]')
+        urls = value
+    out = []
+    for url in urls:
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or len(url) > 2048:
+            raise BadInput(f"invalid gateway URL {url!r}", hint="use an http:// or https:// URL, e.g. http://127.0.0.1:8080")
+        if url not in out:
+            out.append(url)
+    return tuple(out)
+
+
 def load_settings(
     *,
     home: str | Path | None = None,
     network: str | None = None,
     rpc: str | None = None,
     ipfs: str | None = None,
+    gateways: list[str] | tuple[str, ...] | None = None,
     account: str | None = None,
     password_file: str | Path | None = None,
     json: bool = False,
@@ -209,6 +238,7 @@ def load_settings(
         network=str(net_value),
         rpc=rpc_value,
         ipfs=pick(ipfs, "ZOO_IPFS", "ipfs"),
+        gateways=_gateways(gateways, cfg),
         account=pick(account, "ZOO_ACCOUNT", "account"),
         verifier=pick(None, "ZOO_VERIFIER", "verifier"),
         verifier_url=pick(None, "ZOO_VERIFIER_URL", "verifier_url"),

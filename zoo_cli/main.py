@@ -45,6 +45,7 @@ def main(
     network: Annotated[Optional[str], typer.Option("--network", help="Network name: local (embedded devnet), anvil, zoo-mainnet, zoo-testnet or one from config.toml [env: ZOO_NETWORK].", show_default=False)] = None,
     rpc: Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL of an EVM node [env: ZOO_RPC].", show_default=False)] = None,
     ipfs: Annotated[Optional[str], typer.Option("--ipfs", help="Kubo RPC address, e.g. /ip4/127.0.0.1/tcp/5001 [env: ZOO_IPFS] (default: embedded blockstore).", show_default=False)] = None,
+    gateway: Annotated[Optional[list[str]], typer.Option("--gateway", metavar="URL", help="IPFS trustless gateway URL to fetch missing blocks from (every block hash-checked); repeatable, tried in order [env: ZOO_GATEWAYS; config: gateways].", show_default=False)] = None,
     account: Annotated[Optional[str], typer.Option("--account", help="Account name or address [env: ZOO_ACCOUNT].", show_default=False)] = None,
     password_file: Annotated[Optional[str], typer.Option("--password-file", help="File holding the keystore password [env: ZOO_PASSWORD_FILE; ZOO_PASSWORD also read].", show_default=False)] = None,
     json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
@@ -56,7 +57,7 @@ def main(
     """Global options apply to every command."""
     try:
         ctx.obj = load_settings(
-            home=home, network=network, rpc=rpc, ipfs=ipfs, account=account,
+            home=home, network=network, rpc=rpc, ipfs=ipfs, gateways=gateway, account=account,
             password_file=password_file, json=json, yes=yes, quiet=quiet, verbose=verbose,
         )
     except Exception as err:  # a broken config.toml must still give one clean line

@@ -11,6 +11,7 @@ import {IERC4906} from "@openzeppelin/contracts/interfaces/IERC4906.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IEvaluationRegistry, ITrainingRewards, IZooMarketplaceEntry} from "./interfaces/IZooModules.sol";
 import {IERC4907} from "./interfaces/IERC4907.sol";
+import {KeyRegistry} from "./KeyRegistry.sol";
 
 /// @title ZooModelNFT — personal AI models (LoRA adapters) as ERC-721 tokens (ZIP-6 ZRC-AI)
 /// @notice Implements the seed's IZRCAI (mintModel, updateModel, forkModel, mergeModels,
@@ -67,6 +68,9 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
 
     /// @notice Total ERC-2981 royalty, in basis points, split among the direct parents' creators.
     uint96 public immutable royaltyBps;
+    /// @notice The suite's KeyRegistry (public encryption keys), created with this contract and
+    /// fixed for its lifetime, so a client that knows only this address finds every module.
+    address public immutable keyRegistry;
 
     /// @notice Growth stages by cumulative training ops (0 / 100 / 1,000 / 10,000 / 100,000).
     enum Stage {
@@ -250,6 +254,7 @@ contract ZooModelNFT is ERC721, AccessControl, EIP712, IERC2981, IERC4906, IERC4
     constructor(address admin, uint96 royaltyBps_) ERC721("Zoo Model", "ZOOAI") EIP712("ZooModelNFT", "1") {
         if (royaltyBps_ > 10_000) revert ZooModelValueOutOfRange(royaltyBps_, 10_000);
         royaltyBps = royaltyBps_;
+        keyRegistry = address(new KeyRegistry());
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 

@@ -109,6 +109,7 @@ class Deployment:
     artifact_hashes: dict[str, str] = field(default_factory=dict)
     wiring_done: list[str] = field(default_factory=list)
     complete: bool = False
+    imported: bool = False  # recorded by `zoo network add` (someone else's suite): verify only
 
     @staticmethod
     def path_for(deployments_dir: Path, network: str, chain_id: int) -> Path:
@@ -169,12 +170,17 @@ def contract(client, name: str, address: str | None = None):
 
 # -- suite deployment ---------------------------------------------------------------------
 def _verify(client, name: str, address: str, recorded_hash: str | None) -> bool:
+    return _check_code(client, name, address, recorded_hash) == "ok"
+
+
+def _check_code(client, name: str, address: str, recorded_hash: str | None = None) -> str:
+    """``ok`` (the artifact's code is there), ``missing`` (no code: chain reset) or ``differs``."""
     code = bytes(client.w3.eth.get_code(address))
     if not code:
-        return False
+        return "missing"
     if recorded_hash and _keccak_hex(code) != recorded_hash:
-        return False
-    return code_matches_artifact(code, load_artifact(name))
+        return "differs"
+    return "ok" if code_matches_artifact(code, load_artifact(name)) else "differs"
 
 
 def _wiring_key(call, ctx) -> str:
@@ -182,8 +188,27 @@ def _wiring_key(call, ctx) -> str:
     return f"{call.contract}.{call.function}({args})"
 
 
-def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
+def archive_deployment(ddir: Path, rec: Deployment) -> Path:
+    """Move a replaced deployment record aside (``deployments/replaced/``), never delete it."""
+    src = Deployment.path_for(ddir, rec.network, rec.chain_id)
+    dest_dir = ddir / "replaced"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while (dest := dest_dir / f"{rec.network}-{rec.chain_id}.{n}.json").exists():
+        n += 1
+    src.replace(dest)
+    return dest
+
+
+def deploy_suite(client, account, params: Any = None, *, progress=None, new: bool = False) -> dict:
     """Deploy (or verify) the contract suite of ``zoo_cli.chain.suite`` on ``client``.
+
+    Idempotent: a recorded suite whose code is still on-chain is verified, never deployed
+    again; an interrupted deployment resumes. A second suite is deployed only with
+    ``new=True`` (``zoo deploy --new``; the old record moves to ``deployments/replaced/``).
+    A recorded suite whose contracts are all gone (devnet reset, anvil restarted) is
+    redeployed; one whose code differs from the artifacts, or one recorded by
+    ``zoo network add``, is never replaced silently.
 
     Returns ``{status, network, chain_id, deployment, contracts, deployed, verified, wired}``
     (status: deployed | wired | verified).
@@ -197,15 +222,30 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
     rec = Deployment.load(ddir, client.network.name, client.chain_id)
 
     verified: list[str] = []
+    replaced = None
+    if rec is not None and new and rec.contracts:
+        replaced = str(archive_deployment(ddir, rec))
+        rec = None
     if rec is not None:
-        ok = True
-        for name, address in rec.contracts.items():
-            if not _verify(client, name, address, rec.code_hashes.get(name)):
-                ok = False
-                break
-            verified.append(name)
-        if not ok:
-            rec, verified = None, []
+        states = {name: _check_code(client, name, address, rec.code_hashes.get(name))
+                  for name, address in rec.contracts.items()}
+        bad = {n: st for n, st in states.items() if st != "ok"}
+        if not bad:
+            verified = list(rec.contracts)
+            if rec.imported:
+                return _result(rec, Deployment.path_for(ddir, rec.network, rec.chain_id), [], verified, [])
+        elif rec.imported or any(st == "differs" for st in bad.values()):
+            name, st = next(iter(bad.items()))
+            what = "has no code any more" if st == "missing" else "does not hold this zoo version's contract code"
+            raise OperationFailed(
+                f"the deployment recorded for {rec.network} (chain id {rec.chain_id}): {name} at "
+                f"{rec.contracts[name]} {what}",
+                hint="check --network/--rpc; `zoo deploy --new` deploys a new suite on purpose"
+                     + (f", or `zoo network add {rec.network} --rpc URL --nft ADDRESS` records another"
+                        if rec.imported else ""),
+            )
+        else:  # every recorded contract is gone: the chain was reset, nothing to protect
+            rec = None
     if rec is None:
         rec = Deployment(client.network.name, client.chain_id, deployer=account.address)
 
@@ -213,6 +253,18 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
     wired: list[str] = []
     for step in plan.steps:
         if step.name in rec.contracts:
+            continue
+        if step.created_by is not None:
+            creator, getter = step.created_by
+            if creator not in rec.contracts:
+                continue
+            address = call_getter(client, creator, rec.contracts[creator], getter)
+            rec.contracts[step.name] = address
+            rec.code_hashes[step.name] = _keccak_hex(bytes(client.w3.eth.get_code(address)))
+            rec.artifact_hashes[step.name] = _keccak_hex(
+                _hex_bytes(load_artifact(step.name).get("deployedBytecode") or ""))
+            rec.save(ddir)
+            deployed.append(step.name)
             continue
         ctx = suite.PlanContext(account.address, dict(rec.contracts), params)
         if progress:
@@ -227,6 +279,16 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
         rec.complete = False
         rec.save(ddir)
         deployed.append(step.name)
+        # modules the new contract created in its constructor are recorded right away
+        for other in plan.steps:
+            if other.created_by and other.created_by[0] == step.name and other.name not in rec.contracts:
+                addr = call_getter(client, step.name, address, other.created_by[1])
+                rec.contracts[other.name] = addr
+                rec.code_hashes[other.name] = _keccak_hex(bytes(client.w3.eth.get_code(addr)))
+                rec.artifact_hashes[other.name] = _keccak_hex(
+                    _hex_bytes(load_artifact(other.name).get("deployedBytecode") or ""))
+                rec.save(ddir)
+                deployed.append(other.name)
 
     for call in plan.wiring:
         ctx = suite.PlanContext(account.address, dict(rec.contracts), params)
@@ -246,6 +308,13 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
 
     rec.complete = True
     path = rec.save(ddir)
+    out = _result(rec, path, deployed, verified, wired)
+    if replaced:
+        out["replaced"] = replaced
+    return out
+
+
+def _result(rec: Deployment, path: Path, deployed: list, verified: list, wired: list) -> dict:
     status = "deployed" if deployed else ("wired" if wired else "verified")
     return {
         "status": status,
@@ -257,3 +326,83 @@ def deploy_suite(client, account, params: Any = None, *, progress=None) -> dict:
         "verified": verified,
         "wired": wired,
     }
+
+
+def call_getter(client, name: str, address: str, getter: str) -> str:
+    """``name(address).getter()`` for an address-returning view function."""
+    from web3 import Web3
+
+    fn = getattr(contract(client, name, address).functions, getter)
+    return Web3.to_checksum_address(fn().call())
+
+
+# -- discovery (`zoo network add`) ------------------------------------------------------------
+def _creation_block(client, address: str) -> int:
+    """The first block holding code at ``address`` (binary search over eth_getCode); 0 when the
+    node keeps no historical state (log queries then simply start at genesis)."""
+    w3 = client.w3
+    hi = int(w3.eth.block_number)
+    lo = 0
+    try:
+        if not bytes(w3.eth.get_code(address, block_identifier=hi)):
+            return 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if bytes(w3.eth.get_code(address, block_identifier=mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+    except Exception:  # noqa: BLE001 - a pruned node refuses old state: fall back to genesis
+        return 0
+    return lo
+
+
+def discover_suite(client, nft_address: str) -> tuple[Deployment, list[str]]:
+    """Read a deployed suite from the chain, starting at its ZooModelNFT.
+
+    Every module address comes from the NFT's getters (``suite.MODULE_GETTERS``); the code at
+    each address must be this zoo version's artifact and each module must point back at the
+    NFT. Returns the deployment record (``imported``, not saved) and the modules the NFT has
+    not wired (zero address).
+    """
+    from web3 import Web3
+
+    from zoo_cli.chain import suite
+    from zoo_cli.errors import BadInput
+
+    if not isinstance(nft_address, str) or not Web3.is_address(nft_address):
+        raise BadInput(f"invalid contract address {nft_address!r}", hint="pass the 0x… address of the ZooModelNFT contract")
+    nft = Web3.to_checksum_address(nft_address)
+    where = f"on {client.network.name} (chain id {client.chain_id})"
+    state = _check_code(client, suite.ROOT_CONTRACT, nft)
+    if state == "missing":
+        raise NotFound(f"no contract at {nft} {where}",
+                       hint="check the address and --rpc (the ZooModelNFT address is in the owner's `zoo network show`)")
+    if state != "ok":
+        raise OperationFailed(f"the contract at {nft} {where} is not a ZooModelNFT of this zoo version",
+                              hint="check the address, or upgrade zoo to the version that deployed it")
+    rec = Deployment(client.network.name, client.chain_id, imported=True, complete=True)
+    rec.contracts[suite.ROOT_CONTRACT] = nft
+    unwired: list[str] = []
+    for name, getter in suite.MODULE_GETTERS.items():
+        address = call_getter(client, suite.ROOT_CONTRACT, nft, getter)
+        if int(address, 16) == 0:
+            unwired.append(name)
+            continue
+        state = _check_code(client, name, address)
+        if state != "ok":
+            what = "has no code" if state == "missing" else f"is not a {name} of this zoo version"
+            raise OperationFailed(f"{name} at {address} (ZooModelNFT.{getter}()) {what}",
+                                  hint="the suite is incomplete or from another zoo version; ask its deployer")
+        art = load_artifact(name)
+        if any(e.get("type") == "function" and e.get("name") == "nft" and not e.get("inputs") for e in art["abi"]):
+            back = call_getter(client, name, address, "nft")
+            if back != nft:
+                raise OperationFailed(f"{name} at {address} belongs to the ZooModelNFT at {back}, not {nft}",
+                                      hint="the suite is mis-wired; ask its deployer")
+        rec.contracts[name] = address
+    for name, address in rec.contracts.items():
+        rec.code_hashes[name] = _keccak_hex(bytes(client.w3.eth.get_code(address)))
+        rec.artifact_hashes[name] = _keccak_hex(_hex_bytes(load_artifact(name).get("deployedBytecode") or ""))
+    rec.block = _creation_block(client, nft)
+    return rec, unwired

@@ -50,6 +50,11 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
             cfg["network"] = settings.network
         if settings.rpc and "rpc" not in cfg:  # `zoo --rpc URL init`: later commands use the same node
             cfg["rpc"] = settings.rpc
+        if settings.ipfs and "ipfs" not in cfg:  # `zoo --ipfs ADDR init`: the same storage node
+            cfg["ipfs"] = settings.ipfs
+        gateways = list(getattr(settings, "gateways", ()) or ())
+        if gateways and "gateways" not in cfg:  # `zoo --gateway URL init`
+            cfg["gateways"] = gateways
         write_config(home, cfg)
 
         ks = Keystore(settings.keystore_dir)
@@ -72,6 +77,20 @@ def init_home(settings, dev: bool = False, *, progress=None) -> dict:
             "deployed": [],
             "verified": [],
         }
+        from zoo_cli.chain.contracts import Deployment
+
+        recorded = Deployment.load(settings.deployments_dir, client.network.name, client.chain_id)
+        if recorded is not None and recorded.imported:
+            # someone else's suite (`zoo network add`): verify it, never deploy another
+            result = deploy_suite(client, None, None)
+            summary.update(contracts=result["contracts"], verified=result["verified"],
+                           deployment=result["deployment"])
+            return summary
+        if recorded is None and client.chain_id not in DEV_CHAIN_IDS:
+            summary["note"] = (f"no deployment recorded for {client.network.name}: "
+                               f"`zoo network add {client.network.name} --rpc URL --nft ADDRESS` uses an existing "
+                               "suite; `zoo deploy` deploys a new one")
+            return summary
         if not account_name:
             summary["note"] = "no account configured: create one (`zoo account new NAME`), then `zoo deploy`"
             return summary

@@ -46,10 +46,15 @@ class PlanContext:
 
 @dataclass(frozen=True)
 class DeployStep:
-    """Deploy artifact `name` with `args(ctx)` as constructor arguments."""
+    """Deploy artifact `name` with `args(ctx)` as constructor arguments.
+
+    A step with `created_by = (contract, getter)` is not sent: that contract creates it in its
+    own constructor, and its address is read from `contract.getter()`.
+    """
 
     name: str
     args: Callable[[PlanContext], list[Any]]
+    created_by: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ def deploy_plan() -> DeployPlan:
             "ModelSpecialization",
             lambda c: [c.addresses["ZooModelNFT"], c.addresses["EvaluationRegistry"]],
         ),
-        DeployStep("KeyRegistry", lambda c: []),
+        # created by the NFT's constructor (fixed for the suite's lifetime, found from the NFT)
+        DeployStep("KeyRegistry", lambda c: [], created_by=("ZooModelNFT", "keyRegistry")),
         # zero-knowledge evaluations (issue 9); its verifier is generated and set lazily by
         # `zoo prove` / `zoo zk setup` (key setup is far too slow for `zoo init`)
         DeployStep("ZkEvaluator", lambda c: [c.addresses["ZooModelNFT"]]),
@@ -127,3 +133,16 @@ def deploy_plan() -> DeployPlan:
 
 
 CONTRACT_NAMES: tuple[str, ...] = tuple(s.name for s in deploy_plan().steps)
+
+#: The root of a suite: every other contract is found from it (``zoo network add``).
+ROOT_CONTRACT = "ZooModelNFT"
+
+#: How each module is found from the NFT: its view getter on ZooModelNFT.
+MODULE_GETTERS: dict[str, str] = {
+    "Marketplace": "marketplace",
+    "TrainingRewards": "trainingRewards",
+    "EvaluationRegistry": "evaluationRegistry",
+    "ModelSpecialization": "specializationRegistry",
+    "KeyRegistry": "keyRegistry",
+    "ZkEvaluator": "zkModule",
+}

@@ -107,6 +107,53 @@ def gc(ctx: typer.Context, json: JsonOpt = False) -> None:
     output.render(s, data, lambda d: f"removed {d.get('removed', d)} unpinned block(s)")
 
 
+@ipfs_app.command("serve")
+@zoo_command
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port, printed on stderr).", min=0, max=65535)] = 8080,
+    json: JsonOpt = False,
+) -> None:
+    """Serve the embedded blockstore's published objects (pinned, not private) as an IPFS trustless gateway.
+
+    Other machines fetch models with `zoo --gateway http://HOST:PORT …`: GET /ipfs/{cid}?format=raw
+    or ?format=car (every block is checked by the client). Runs until SIGTERM (exit 0) or Ctrl-C (130).
+
+    Example: zoo ipfs serve --host 0.0.0.0 --port 8080
+    """
+    import json as jsonlib
+    import sys
+    import time
+
+    from zoo_cli import output
+    from zoo_cli.errors import EXIT_INTERRUPTED, BadInput
+    from zoo_cli.services.gateway import serve as run
+
+    s = settings_of(ctx, json=json)
+    if s.ipfs:
+        raise BadInput("zoo ipfs serve publishes the embedded blockstore; --ipfs names a Kubo node",
+                       hint="drop --ipfs (a Kubo node has its own gateway: `ipfs config Addresses.Gateway`)")
+
+    def log(event: str, **fields) -> None:  # structured logs: one JSON object per line on stderr
+        if s.quiet and event == "request":
+            return
+        sys.stderr.write(jsonlib.dumps({"ts": round(time.time(), 3), "event": event, **fields}) + "\n")
+        sys.stderr.flush()
+
+    bound: dict = {}
+
+    def ready(h: str, p: int) -> None:
+        bound.update(host=h, port=p)
+        log("listening", url=f"http://{h}:{p}", home=str(s.home))
+
+    stopped_by = run(s.ipfs_dir, host, port, log=log, ready=ready)
+    output.render(s, {"url": f"http://{bound.get('host', host)}:{bound.get('port', port)}", "stopped_by": stopped_by or "SIGINT"},
+                  lambda d: f"gateway at {d['url']} stopped ({d['stopped_by']})")
+    if stopped_by is None:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
 @car_app.command("export")
 @zoo_command
 def car_export(ctx: typer.Context, cid: CidArg,

@@ -79,12 +79,27 @@ def cancel(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
 
 @market_app.command("fulfill")
 @zoo_command
-def fulfill(ctx: typer.Context, json: JsonOpt = False) -> None:
-    """Deliver wrapped keys for every pending order (sales, leases, data) of the account."""
+def fulfill(
+    ctx: typer.Context,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running: deliver keys for new orders as they appear, until SIGTERM (exit 0) or Ctrl-C (exit 130).")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="With --watch: seconds between polls of the chain (backs off to 5x while idle).", min=0.2, max=3600)] = 2.0,
+    json: JsonOpt = False,
+) -> None:
+    """Deliver wrapped keys for every pending order (sales, leases, data) of the account.
+
+    With --watch it runs as a seller agent: new orders are found by polling the chain's logs,
+    each key is delivered once (journaled: a killed watcher resumes where it stopped).
+
+    Example: zoo market fulfill --watch
+    """
     from zoo_cli import output
-    from zoo_cli.workflows.market import fulfill as run
 
     s = settings_of(ctx, json=json)
+    if watch:
+        _fulfill_watch(s, interval)
+        return
+    from zoo_cli.workflows.market import fulfill as run
+
     with output.progress(s) as p:
         data = run(s, progress=p)
     for sk in data["skipped"]:
@@ -98,6 +113,50 @@ def fulfill(ctx: typer.Context, json: JsonOpt = False) -> None:
                              for o in d["delivered"]])
 
     output.render(s, data, human)
+
+
+def _fulfill_watch(s, interval: float) -> None:
+    """Run the seller agent until SIGTERM/SIGINT; one summary (JSON document) at the end."""
+    import signal
+    import threading
+
+    from zoo_cli import output
+    from zoo_cli.errors import EXIT_INTERRUPTED
+    from zoo_cli.workflows.fulfill_watch import watch as run
+
+    stop = threading.Event()
+    got: list[int] = []
+
+    def on_signal(signum, _frame):
+        if got and signum == signal.SIGINT:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        got.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_event(kind: str, d: dict) -> None:
+        if kind == "started":
+            output.note(s, f"watching {d['network']} for orders to {d['account']} from block {d['from_block']} "
+                           "(SIGTERM or Ctrl-C stops)")
+        elif kind == "delivered":
+            output.note(s, f"order {d['order_id']} ({d['kind']} of token {d['token_id']}): key delivered to "
+                           f"{d['buyer']} in tx {d['tx_hash']}")
+        elif kind == "skipped":
+            output.warn(f"order {d['order_id']} not delivered yet: {d['reason']}" + (f" ({d['hint']})" if d["hint"] else ""))
+        elif kind == "error":
+            output.warn(f"{d['message']}; retrying in {d['retry_in_s']}s")
+
+    try:
+        data = run(s, stop, on_event, interval=interval, max_interval=max(interval * 5, 10.0))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    signame = signal.Signals(got[0]).name if got else None
+    data["stopped_by"] = signame
+    output.render(s, data, lambda d: f"stopped ({signame}): {len(d['delivered'])} key(s) delivered")
+    if got and got[0] == signal.SIGINT:
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _completed_human(d) -> str:

@@ -49,13 +49,21 @@ def init(
 
 
 @zoo_command
-def deploy(ctx: typer.Context, json: JsonOpt = False) -> None:
-    """Deploy the contract suite on the current network, or verify an existing deployment (idempotent)."""
+def deploy(
+    ctx: typer.Context,
+    new: Annotated[bool, typer.Option("--new", help="Deploy a second, fresh suite on purpose (the old record moves to deployments/replaced/).")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Deploy the contract suite on the current network, or verify an existing deployment (idempotent).
+
+    Plain `deploy` never deploys a second suite: a recorded one is verified (resumed if
+    interrupted); `--new` deploys another on purpose.
+    """
     from zoo_cli import output
     from zoo_cli.workflows.setup import deploy as run_deploy
 
     s = settings_of(ctx, json=json)
-    data = run_deploy(s)
+    data = run_deploy(s, new=new)
     output.render(s, data, lambda d: output.kv(list((d.get("contracts") or {}).items()) + [("status", d.get("status", ""))]))
 
 
@@ -76,6 +84,34 @@ def network_list(ctx: typer.Context, json: JsonOpt = False) -> None:
             [["*" if r["current"] else "", r["name"], r["chain_id"], "embedded devnet" if r["embedded"] else r["rpc"], "yes" if r["deployed"] else "no"] for r in d],
         ),
     )
+
+
+@network_app.command("add")
+@zoo_command
+def network_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Name to use with --network.", show_default=False)],
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the chain's node.", show_default=False)],
+    nft: Annotated[str, typer.Option("--nft", help="Address of the suite's ZooModelNFT contract.", show_default=False)],
+    json: JsonOpt = False,
+) -> None:
+    """Record an existing deployment: chain id from the node, every module address read on-chain from the NFT.
+
+    Works in a fresh $ZOO_HOME (created; NAME becomes its default network). Nothing is deployed.
+
+    Example: zoo network add shop --rpc http://10.0.0.5:8545 --nft 0x5FbDB2315678afecb367f032d93F642f64180aa3
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.setup import add_network
+
+    s = settings_of(ctx, json=json)
+    data = add_network(s, name, rpc, nft)
+    for module in data["unwired"]:
+        output.warn(f"the suite has no {module} wired")
+    output.render(s, data, lambda d: output.kv(
+        [("network", d["network"]), ("chain id", d["chain_id"]), ("rpc", d["rpc"]),
+         ("default", "yes" if d["default"] else f"no (use --network {d['network']})"),
+         ("from block", d["deployment_block"])] + list(d["contracts"].items())))
 
 
 @network_app.command("show")

@@ -155,6 +155,10 @@ class StorageBackend(ABC):
     @abstractmethod
     def pins(self) -> list[CID]: ...
 
+    def mark_private(self, cid: CidLike) -> None:
+        """Keep the DAG under ``cid`` out of what this store publishes (``zoo ipfs serve``).
+        A Kubo node announces everything it holds: there this is a no-op."""
+
     @abstractmethod
     def gc(self) -> int:
         """Remove every block not reachable from a pin; returns the number removed."""
@@ -226,11 +230,12 @@ def load_json(backend: StorageBackend, cid: CidLike):
 
 def open_storage(settings) -> StorageBackend:
     """Embedded blockstore in ``settings.ipfs_dir`` unless ``settings.ipfs`` names a Kubo RPC API
-    (``/ip4/H/tcp/P``, ``/dns/H/tcp/P``, or ``http://H:P``)."""
+    (``/ip4/H/tcp/P``, ``/dns/H/tcp/P``, or ``http://H:P``). The embedded store asks
+    ``settings.gateways`` (IPFS trustless gateways) for blocks it lacks, hash-checking each."""
     if not getattr(settings, "ipfs", None):
         from zoo_cli.storage.embedded import EmbeddedStore
 
-        return EmbeddedStore(settings.ipfs_dir)
+        return EmbeddedStore(settings.ipfs_dir, gateways=tuple(getattr(settings, "gateways", ()) or ()))
     from zoo_cli.storage.kubo import KuboStore
 
     return KuboStore(settings.ipfs)

@@ -154,9 +154,12 @@ def read_manifest(backend: StorageBackend, cid: CidLike) -> dict:
 def unwrap_for(backend: StorageBackend, cid: CidLike, address: str, keys: EncryptionKeys) -> bytes:
     """The content key of a container (or key envelope) as wrapped for ``address``."""
     address = _norm_address(address)
+    keys_dir = backend.ls(cid).get("keys")  # a missing block raises NotFound itself: not "no key"
     try:
-        wrapped_cid = backend.resolve(cid, f"keys/{address}")
-    except NotFound:
+        if keys_dir is None:
+            raise NotFound(f"{cid} has no keys/")
+        wrapped_cid = backend.ls(keys_dir)[address]
+    except (NotFound, KeyError):
         raise PermissionDenied(
             f"{cid} holds no key for {address}",
             hint="only the owner (and a current lessee or buyer, via their key envelope) can open it",

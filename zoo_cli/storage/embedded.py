@@ -4,6 +4,7 @@ Layout::
 
     blocks/<2-char shard>/<base32 CID>   one file per block (never visible half-written)
     pins/<base32 CID>                    one empty file per recursive pin
+    private/<base32 CID>                 a pinned DAG that ``zoo ipfs serve`` never publishes
     repo.lock                            flock: shared while adding/pinning, exclusive for gc
 
 Writing is batched per add: every block goes to a temp file in its shard (no fsync each);
@@ -265,10 +266,18 @@ class _Batch:
 class EmbeddedStore(StorageBackend):
     kind = "zoo ipfs"
 
-    def __init__(self, root: str | Path, *, workers: int = 3, fsync: bool = True):
+    def __init__(self, root: str | Path, *, workers: int = 3, fsync: bool = True,
+                 gateways: tuple[str, ...] | list[str] = ()):
         self.root = Path(root)
         self.blocks_dir = self.root / "blocks"
         self.pins_dir = self.root / "pins"
+        self.private_dir = self.root / "private"
+        # trustless gateways asked for blocks missing here (each hash-checked, then cached)
+        self.gateways = None
+        if gateways:
+            from zoo_cli.storage.gateways import GatewayClient
+
+            self.gateways = GatewayClient(list(gateways))
         self.blocks_dir.mkdir(parents=True, exist_ok=True)
         self.pins_dir.mkdir(parents=True, exist_ok=True)
         self._blocks = str(self.blocks_dir)
@@ -289,6 +298,8 @@ class EmbeddedStore(StorageBackend):
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self.gateways is not None:
+            self.gateways.close()
 
     def _block_path(self, cb: bytes) -> str:
         name = _name(cb)
@@ -415,18 +426,30 @@ class EmbeddedStore(StorageBackend):
         return roots
 
     # -- reading -------------------------------------------------------------------------
-    def _read_cb(self, cb: bytes) -> bytes:
-        """The block of binary CID ``cb``, hash-verified."""
+    def _read_cb(self, cb: bytes, fetch: bool = True) -> bytes:
+        """The block of binary CID ``cb``, hash-verified (fetched from the gateways when
+        missing here, if any are configured and ``fetch``)."""
         try:
             with open(self._block_path(cb), "rb", buffering=0) as fh:
                 block = fh.readall()
         except FileNotFoundError:
+            if self.gateways is not None and fetch:
+                return self._fetch_cb(cb)
             raise NotFound(
                 f"block {_cid_text(cb)} is not in the local blockstore ({self.root})",
-                hint="import it with `zoo ipfs car import FILE` or use --ipfs to read from a node",
+                hint="fetch it from its owner's gateway (`zoo --gateway URL …`, the owner runs `zoo ipfs serve`), "
+                "import it with `zoo ipfs car import FILE`, or use --ipfs to read from a node",
             ) from None
         if hashlib.sha256(block).digest() != cb[4:]:
             verify_block(parse_cid(cb), block)  # raises the IntegrityError
+        return block
+
+    def _fetch_cb(self, cb: bytes) -> bytes:
+        """A missing block from the gateways (hash-checked there), cached here unpinned."""
+        block = self.gateways.fetch_block(parse_cid(cb))
+        with self._lock(), self._batch() as batch:
+            batch.put(cb, block)
+            batch.commit()
         return block
 
     def _read_verified(self, cid: CID) -> bytes:
@@ -477,7 +500,7 @@ class EmbeddedStore(StorageBackend):
     def pin(self, cid: CidLike) -> None:
         cid = parse_cid(cid)
         with self._lock():
-            for _ in self._refs(bytes(cid), check_leaves=True):
+            for _ in self._refs(bytes(cid), check_leaves=True, fetch=True):
                 pass
             self._pin_file(cid)
 
@@ -491,20 +514,68 @@ class EmbeddedStore(StorageBackend):
     def pins(self) -> list[CID]:
         return sorted((parse_cid(p.name) for p in self.pins_dir.iterdir() if not p.name.startswith(".")), key=str)
 
-    def _refs(self, cb: bytes, *, check_leaves: bool) -> Iterator[bytes]:
-        """Binary CIDs of the DAG under ``cb``; inner nodes are read and verified."""
+    def _refs(self, cb: bytes, *, check_leaves: bool, fetch: bool = False) -> Iterator[bytes]:
+        """Binary CIDs of the DAG under ``cb``; inner nodes are read and verified (missing
+        blocks fetched from the gateways only with ``fetch``: never under gc's exclusive lock)."""
         stack = [cb]
         while stack:
             current = stack.pop()
             yield current
             if current[:4] == PB_PREFIX:
-                node = dagpb.decode_node(self._read_cb(current))
+                node = dagpb.decode_node(self._read_cb(current, fetch=fetch))
                 stack.extend(_cid_bytes(link.hash) for link in node.links)
             elif check_leaves and not os.path.exists(self._block_path(current)):
+                if fetch and self.gateways is not None:
+                    self._fetch_cb(current)
+                    continue
                 raise NotFound(
                     f"block {_cid_text(current)} (under {_cid_text(cb)}) is missing",
                     hint="import the full DAG first",
                 )
+
+    # -- publication (what `zoo ipfs serve` may hand out) ---------------------------------
+    def mark_private(self, cid: CidLike) -> None:
+        """Never publish the DAG under ``cid`` through ``zoo ipfs serve`` (e.g. a verifier's
+        evaluation set), even while it is pinned."""
+        cid = parse_cid(cid)
+        self.private_dir.mkdir(parents=True, exist_ok=True)
+        path = self.private_dir / str(cid)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+            if self.fsync:
+                _fsync_path(str(self.private_dir))
+
+    def private_roots(self) -> list[CID]:
+        if not self.private_dir.is_dir():
+            return []
+        return [parse_cid(p.name) for p in self.private_dir.iterdir() if not p.name.startswith(".")]
+
+    def publication_stamp(self) -> tuple[int, int]:
+        """Changes whenever a pin or private mark is added or removed (cache key for
+        :meth:`published_blocks`)."""
+        def mtime(d: Path) -> int:
+            try:
+                return d.stat().st_mtime_ns
+            except FileNotFoundError:
+                return 0
+
+        return mtime(self.pins_dir), mtime(self.private_dir)
+
+    def published_blocks(self) -> set[bytes]:
+        """Binary CIDs of every block reachable from a pin that is not marked private: what this
+        store publishes. Inner nodes are read (and verified); a broken pin publishes what it can."""
+        private = {bytes(c) for c in self.private_roots()}
+        out: set[bytes] = set()
+        for root in self.pins():
+            cb = bytes(root)
+            if cb in private:
+                continue
+            try:
+                out.update(self._refs(cb, check_leaves=False))
+            except (NotFound, IntegrityError):
+                continue
+        return out
 
     def gc(self) -> int:
         removed = 0

@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied, VerificationFailed
+from zoo_cli.errors import (
+    BackendUnreachable,
+    BadInput,
+    NotFound,
+    OperationFailed,
+    PermissionDenied,
+    VerificationFailed,
+)
 from zoo_cli.units import format_duration, wei_fields
 from zoo_cli.workflows.session import Session
 
@@ -236,6 +243,10 @@ def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
     try:
         key = open_envelope(s.storage, ref, s.address, s.keys)
         meta = json.loads(s.storage.read(s.storage.resolve(ref, "envelope.json")))
+    except (NotFound, BackendUnreachable) as err:
+        # blocks we cannot fetch (no shared node, no gateway): not proven bad, but say how to end it
+        err.hint = (err.hint + "; " if err.hint else "") + f"if the seller's envelope stays unreachable: {hint[0].lower()}{hint[1:]}"
+        raise
     except Exception as err:  # noqa: BLE001 - any failure to open the envelope is a bad delivery
         raise VerificationFailed(f"the key envelope {ref} of order {oid} cannot be opened: {err}", hint=hint) from None
     if o["kind_id"] == DATA:
@@ -254,6 +265,8 @@ def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
         check_content_key(s.storage, cid, key, o["key_commitment"])
     except VerificationFailed as err:
         raise VerificationFailed(f"order {oid}: {err.message}", hint=hint) from None
+    except (NotFound, BackendUnreachable):
+        raise
     except Exception as err:  # noqa: BLE001 - unreadable ciphertext: also a bad delivery
         raise VerificationFailed(f"order {oid}: cannot check the key against {cid}: {err}", hint=hint) from None
     return key, cid
