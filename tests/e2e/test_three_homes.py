@@ -90,22 +90,23 @@ def test_owner_buyer_and_verifier_on_three_machines(tmp_path):
         service.start()
 
         # no party holds another's key; the owner's keystore holds no VERIFIER key
-        keys = {z: [a["address"] for a in z("account", "list").data] for z in (owner, buyer, verifier)}
-        assert keys[owner] == [OWNER.address] and not any(_has_role(node.url, nft, a) for a in keys[owner])
+        keys = {n: [a["address"] for a in z("account", "list").data]
+                for n, z in (("owner", owner), ("buyer", buyer), ("verifier", verifier))}
+        assert keys["owner"] == [OWNER.address] and not any(_has_role(node.url, nft, a) for a in keys["owner"])
         assert len({a for v in keys.values() for a in v}) == 3
-        assert _has_role(node.url, nft, keys[verifier][0])
+        assert _has_role(node.url, nft, keys["verifier"][0])
 
         token = owner("mint", "--name", "shared-nothing", account="owner").data["token_id"]
         trained = owner("train", token, data, "--steps", 60, "--verifier-url", service.url, account="owner").data
         assert trained["verified"] is True and int(trained["reward_wei"]) > 0
-        assert trained["verifier"] == keys[verifier][0]
+        assert trained["verifier"] == keys["verifier"][0]
         # the service's quality proof for the seed's rewardTraining holds on-chain (refused only
         # because updateModel already rewarded this generation)
         [job_id] = [j[0] for j in service.jobs() if j[1] == "evaluation"]
         qp = httpx.get(f"{service.url}/v1/evaluations/{job_id}").json()["result"]["quality_proof"]
         assert _reward_training_revert(node.url, qp, token) == ("TrainingRewardsNotRewarded", 1)
         spec = owner("specialize", token, "DeFi_Yield_Optimizer", "--verifier-url", service.url, account="owner").data
-        assert spec["verifier"] == keys[verifier][0]
+        assert spec["verifier"] == keys["verifier"][0]
 
         # the seller agent: runs until stopped, delivers keys with nobody at the keyboard
         owner("market", "sell", token, "--price", "0.01eth", account="owner")
@@ -118,7 +119,7 @@ def test_owner_buyer_and_verifier_on_three_machines(tmp_path):
             assert time.monotonic() < deadline and watch.poll() is None, watch.stderr.read() if watch.poll() else ""
             time.sleep(0.5)
         assert buyer("market", "confirm", oid, account="buyer").data["status"] == "completed"
-        assert buyer("show", token).data["owner"] == keys[buyer][0]
+        assert buyer("show", token).data["owner"] == keys["buyer"][0]
         answer = buyer("ask", token, "pool=ETH/USDC apy=4.2 risk=low ->", account="buyer").data
         assert answer
         exported = buyer("export", token, "-o", tmp_path / "adapter", account="buyer").data
