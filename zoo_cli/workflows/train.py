@@ -1,9 +1,12 @@
 """`zoo train`: fine-tune, evaluate, encrypt, store and record a new generation on-chain.
 
 Steps (journaled; a rerun after a crash resumes where it stopped):
-validate data -> train (engine) -> verifier evaluation on its registered set (when a
-verifier is configured) -> seal (fresh content key, wrapped for owner and active
-lessee) -> public metadata -> sign EIP-712 report -> updateModel -> setTokenURI.
+validate data -> who attests (a verifier service, a local VERIFIER key, or the owner:
+checked before any work) -> train (engine) -> seal (fresh content key, wrapped for owner
+and active lessee) -> verification: the service evaluates the sealed container through a
+key envelope wrapped to its KeyRegistry keys (`verify_request`, `verify`), or the local
+verifier re-scores on its registered set -> public metadata -> EIP-712 report (the
+verifier's, or signed here) -> updateModel -> setTokenURI.
 """
 
 from __future__ import annotations
