@@ -282,24 +282,23 @@ def _reward_training_revert(node_url: str, qp: dict, token: int) -> tuple[str, i
     """Simulate rewardTraining with the service's quality proof; the custom error and its last arg."""
     from eth_abi import encode
     from eth_utils import keccak
+    from web3 import Web3
 
     data = keccak(text="rewardTraining(uint256,bytes,bytes)")[:4] + encode(
         ["uint256", "bytes", "bytes"], [token, bytes.fromhex(qp["training_data"][2:]), bytes.fromhex(qp["quality_proof"][2:])])
     try:
-        rpc(node_url, "eth_call", [{"to": qp["rewards"], "data": "0x" + data.hex()}, "latest"])
-    except RuntimeError as exc:
-        text = str(exc)
+        Web3(Web3.HTTPProvider(node_url)).eth.call({"to": qp["rewards"], "data": "0x" + data.hex()})
+    except Exception as exc:  # noqa: BLE001 - web3's ContractCustomError carries the revert data
+        revert = str(getattr(exc, "data", "") or "")
+        if not revert.startswith("0x"):
+            revert = next((str(a) for a in exc.args if str(a).startswith("0x")), "")
     else:
         return ("no revert", -1)
-    names = {"0x" + keccak(text=sig)[:4].hex(): sig.split("(")[0] for sig in (
+    names = {keccak(text=sig)[:4].hex(): sig.split("(")[0] for sig in (
         "TrainingRewardsNotRewarded(uint256,uint256,uint8)", "TrainingRewardsProofMismatch(uint256,uint256,bytes32)",
         "TrainingRewardsNotVerifier(address)", "TrainingRewardsProofExpired(uint256)")}
-    for sel, name in names.items():
-        if sel in text:
-            raw = text[text.index(sel) + 10:]
-            raw = raw[: 64 * 3]
-            return (name, int(raw[-64:], 16) if len(raw) == 192 else -1)
-    return (text[-200:], -1)
+    body = revert.removeprefix("0x")
+    return (names.get(body[:8], body[:8] or revert), int(body[-64:], 16) if len(body) >= 72 else -1)
 
 
 def _bundle(parties, address: str) -> str:
