@@ -254,7 +254,7 @@ contract TrustRegressionTest is ZooTest {
         _verified(id, alice, keccak256("v1"), 7_000);
         uint256 owed = rewards.modelRewards(id);
         vm.prank(alice);
-        market.list(id, 0, 1 gwei, 30 days, keccak256("key"));
+        market.list(id, 0, Marketplace.LeaseTerms(1 gwei, 1, 30 days, 0, Marketplace.LeaseKind.Key, ""), keccak256("key"));
         vm.prank(bob);
         uint256 orderId = market.leaseModel{value: 1 gwei * 1 days}(id, 1 days);
         vm.prank(alice);
