@@ -147,11 +147,9 @@ class LocalProcessExecutor:
     Workers stay alive between jobs, so heavy imports and models load once per worker."""
 
     def __init__(self, workers: int = 1):
-        import concurrent.futures
-        import multiprocessing
+        from zoo_cli.childproc import worker_pool
 
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers,
-                                                            mp_context=multiprocessing.get_context("spawn"))
+        self._pool = worker_pool(workers)
         self._active: set[str] = set()
         self._lock = threading.Lock()
 
