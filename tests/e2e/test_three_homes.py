@@ -38,11 +38,15 @@ DEV2_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 
 
 def _party(root, name: str, key: str, url: str, nft: str, env: dict | None = None) -> Zoo:
-    zoo = Zoo(root / name, env=env or {})
+    # each party's own password: an imported key (even at a public dev address) is never
+    # unlocked with the dev password
+    pwfile = root / f"{name}.pw"
+    pwfile.write_text(f"{name}-password\n")
+    zoo = Zoo(root / name, env={**(env or {}), "ZOO_PASSWORD_FILE": str(pwfile)})
     zoo("network", "add", "shop", "--rpc", url, "--nft", nft)
     keyfile = root / f"{name}.key"
     keyfile.write_text(key)
-    zoo("account", "import", name, "--private-key-file", keyfile, env={"ZOO_PASSWORD": "zoo-dev"})
+    zoo("account", "import", name, "--private-key-file", keyfile)
     keyfile.unlink()
     return zoo
 

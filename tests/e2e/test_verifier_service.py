@@ -86,11 +86,15 @@ def parties(tmp_path_factory, jsipfs_api):  # noqa: F811
         record = next((root / "deployer" / "deployments").glob("*.json"))
         homes = {}
         for name, key in (("owner", DEV0_KEY), ("verifier", DEV9_KEY)):
-            zoo = Zoo(root / name, rpc=node.url, network="anvil", env={"ZOO_IPFS": jsipfs_api})
+            # each party's own password: an imported key (even at a public dev address) is
+            # never unlocked with the dev password
+            (root / f"{name}.pw").write_text(f"{name}-password\n")
+            zoo = Zoo(root / name, rpc=node.url, network="anvil",
+                      env={"ZOO_IPFS": jsipfs_api, "ZOO_PASSWORD_FILE": str(root / f"{name}.pw")})
             (zoo.home / "deployments").mkdir(parents=True)
             shutil.copy(record, zoo.home / "deployments" / record.name)
             (root / f"{name}.key").write_text(key)
-            zoo("account", "import", name, "--private-key-file", root / f"{name}.key", env={"ZOO_PASSWORD": "zoo-dev"})
+            zoo("account", "import", name, "--private-key-file", root / f"{name}.key")
             (root / f"{name}.key").unlink()
             homes[name] = zoo
         service = Service(homes["verifier"], free_port(), root / "verifier-log.jsonl")
