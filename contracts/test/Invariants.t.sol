@@ -130,12 +130,15 @@ contract Handler is Assertions {
         if (tokens.length == 0 || nft.marketplace() != address(this)) return;
         uint256 id = tokens[tokenSeed % tokens.length];
         address owner = nft.ownerOf(id);
+        // an owner who accepted this marketplace (acceptMarketplace for its epoch) trusts it;
+        // every other owner's token must stay out of the admin's reach
+        if (nft.marketAccepted(owner) == nft.marketEpoch()) return;
         try nft.marketTransfer(owner, address(this), id) {
             stolen = true;
         } catch {}
         (,, uint256 before) = nft.marketState(id);
-        try nft.setLock(id, type(uint64).max) {
-            if (before <= block.timestamp && nft.marketAccepted(owner) != nft.marketEpoch()) stolen = true;
+        try nft.setLock(id, type(uint40).max) {
+            if (before <= block.timestamp) stolen = true;
             nft.setLock(id, 0);
         } catch {}
     }
