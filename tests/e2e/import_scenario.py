@@ -43,6 +43,7 @@ def build(url: str, rounds: int = 40, proposals: int = 40, seed: int = 7) -> Sce
     c = Chain(url)
     w3 = c.w3
     acc = c.accounts
+    c._raw("anvil_setBlockTimestampInterval", [1])
     deployer, lp, voter, trader, core, community, collector = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6]
     fx = compile_fixtures()
 
