@@ -127,3 +127,51 @@ def test_fetcher_retries_transient_then_gives_up_with_clear_error():
     with pytest.raises(ProviderRefused, match="kept refusing") as exc:
         stuck.get_logs(0, 9)
     assert "resume" in exc.value.hint
+
+
+def test_erc1155_batch_maps_every_id_with_its_own_key():
+    from zoo_cli.workflows.data_import import Importer, record_key
+
+    class Look:
+        def symbol(self, address):
+            return "ITEMS"
+
+        def block_timestamp(self, block):
+            return 1_700_000_000 + block
+
+    sig = "TransferBatch(address,address,address,uint256[],uint256[])"
+    log = _log(sig, [_topic(B), _topic(B), _topic(A)], encode(["uint256[]", "uint256[]"], [[7, 8, 9], [1, 1, 5]]))
+    d = events.decode_log(log)
+    assert d.label == "erc1155.TransferBatch"
+    imp = Importer(None, Look(), 31337, A, ("nft",), 50)
+    recs = imp._tx_records([d], B.lower(), {})
+    assert [(r["token_id"], r["batch_index"], r["action"]) for r in recs] == [(7, 0, "receive"), (8, 1, "receive"),
+                                                                              (9, 2, "receive")]
+    assert len({record_key(r) for r in recs}) == 3
+    from zoo_cli.engine.schemas import parse_record
+
+    assert all(parse_record(r).batch_index == r["batch_index"] for r in recs)  # `zoo data check` accepts them
+    # a single transfer has no batch_index: its key is the log's, as before
+    single = events.decode_log(_log("TransferSingle(address,address,address,uint256,uint256)",
+                                    [_topic(B), _topic(B), _topic(A)], encode(["uint256", "uint256"], [7, 1])))
+    [one] = imp._tx_records([single], B.lower(), {})
+    assert "batch_index" not in one and record_key(one)[3] is None
+
+
+def test_provenance_checks_the_item_of_a_batch():
+    from zoo_cli.chain.provenance import verify_provenance
+
+    sig = "TransferBatch(address,address,address,uint256[],uint256[])"
+    log = _log(sig, [_topic(B), _topic(B), _topic(A)], encode(["uint256[]", "uint256[]"], [[7, 8], [1, 1]]), index=3)
+
+    class Fetcher:
+        def call(self, method, params, what):
+            return {"logs": [log]}
+
+    base = {"chain_id": 31337, "tx_hash": "0x" + "ab" * 32, "log_index": 3, "block": 5, "contract": TOKEN,
+            "event": "erc1155.TransferBatch"}
+    good = [(1, {**base, "token_id": 7, "batch_index": 0}), (2, {**base, "token_id": 8, "batch_index": 1})]
+    assert verify_provenance(Fetcher(), 31337, good) == (2, 0, [])
+    bad = [(1, {**base, "token_id": 8, "batch_index": 0}), (2, {**base, "token_id": 8, "batch_index": 5})]
+    _, _, failures = verify_provenance(Fetcher(), 31337, bad)
+    assert [f.line for f in failures] == [1, 2] and "item 0" in failures[0].reason

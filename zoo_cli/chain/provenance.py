@@ -56,4 +56,10 @@ def verify_provenance(fetcher: LogFetcher, chain_id: int,
             d = events.decode_log(log)
             if d is None or d.label != rec["event"]:
                 failures.append(ProvenanceFailure(line, f"log is {d.label if d else 'an unknown event'}, record says {rec['event']}"))
+                continue
+            if rec.get("batch_index") is not None:
+                ids = d.args.get("ids") or []
+                i = rec["batch_index"]
+                if i >= len(ids) or ids[i] != rec.get("token_id"):
+                    failures.append(ProvenanceFailure(line, f"item {i} of the log is not token {rec.get('token_id')}"))
     return checked, skipped, failures

@@ -42,6 +42,8 @@ class _Record(BaseModel):
     block: int | None = Field(default=None, ge=0)
     tx_hash: TxHash | None = None
     log_index: int | None = Field(default=None, ge=0)
+    # The item of a multi-item event this record is (ERC-1155 TransferBatch: ids[batch_index]).
+    batch_index: int | None = Field(default=None, ge=0, le=100_000)
     contract: Address | None = None
     event: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,24}\.[A-Za-z0-9]{1,32}$")
 

@@ -40,6 +40,13 @@ INITIAL_SPAN = 32  # slow start: a dense history must not arrive as one huge res
 LOOKBACK_BLOCKS = 50  # window for price change / volatility from the pool's own events
 IMPORT_DOMAINS = ("defi", "nft", "governance")
 ZERO = "0x0000000000000000000000000000000000000000"
+MAX_BATCH_ITEMS = 1_000  # records taken from one ERC-1155 TransferBatch (a hostile log can list millions)
+
+
+def record_key(rec: dict) -> tuple:
+    """What makes an imported record unique: the log it came from and, for a multi-item
+    event (ERC-1155 TransferBatch), the item."""
+    return rec["chain_id"], rec["tx_hash"], rec["log_index"], rec.get("batch_index")
 Q96 = 2 ** 96
 
 
@@ -118,7 +125,7 @@ def existing_keys(out: Path) -> set[tuple[int, str, int]]:
             except ValueError:
                 continue
             if isinstance(obj, dict) and {"chain_id", "tx_hash", "log_index"} <= obj.keys():
-                keys.add((obj["chain_id"], obj["tx_hash"], obj["log_index"]))
+                keys.add(record_key(obj))
         if good < fh.seek(0, os.SEEK_END):
             fh.truncate(good)
     return keys
@@ -323,7 +330,9 @@ class Importer:
                 rec = self._nft(d, paid, labels)
             else:
                 rec = self._gov(d)
-            if rec is not None:
+            if isinstance(rec, list):
+                out.extend(rec)
+            elif rec is not None:
                 out.append(rec)
         return out
 
@@ -444,25 +453,32 @@ class Importer:
         rec["market"] = market
         return rec
 
-    def _nft(self, d, paid: list, labels: set) -> dict | None:
-        me, a = self.me, d.args
+    def _nft(self, d, paid: list, labels: set) -> dict | list[dict] | None:
+        a = d.args
         if d.label == "seaport.OrderFulfilled":
             return None  # its price is attached to the transfers it caused
         if d.label == "erc721.Transfer":
-            items = [(a["from"], a["to"], a["tokenId"])]
-        elif d.label == "erc1155.TransferSingle":
-            items = [(a["from"], a["to"], a["id"])]
-        else:
-            items = [(a["from"], a["to"], i) for i in a["ids"][:1]]
-        frm, to, tid = items[0]
-        if me not in (frm, to):
+            return self._nft_item(d, a["from"], a["to"], a["tokenId"], paid)
+        if d.label == "erc1155.TransferSingle":
+            return self._nft_item(d, a["from"], a["to"], a["id"], paid)
+        # TransferBatch: one record per id, told apart by batch_index (the dedup key has it)
+        out = []
+        for i, tid in enumerate(a["ids"][:MAX_BATCH_ITEMS]):
+            rec = self._nft_item(d, a["from"], a["to"], tid, paid if i == 0 else [])
+            if rec is not None:
+                rec["batch_index"] = i
+                out.append(rec)
+        return out or None
+
+    def _nft_item(self, d, frm: str, to: str, tid: int, paid: list) -> dict | None:
+        if self.me not in (frm, to):
             return None
         price = None
         for o in paid:
             total = sum(c[3] for c in o.args["consideration"] if c[0] in (0, 1))
             price = total / 1e18
         key = f"{d.address}:{tid}"
-        if to == me:
+        if to == self.me:
             action = "mint" if frm == ZERO else ("buy" if price is not None else "receive")
             counter = frm
         else:
@@ -634,7 +650,7 @@ def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, prog
         recs, nlogs, ntx = imp.records(a, b)
         lines = []
         for r in recs:
-            k = (r["chain_id"], r["tx_hash"], r["log_index"])
+            k = record_key(r)
             if k in keys:
                 stats.duplicates += 1
                 continue
