@@ -51,6 +51,19 @@ def format_eth(wei: int) -> str:
     return f"{whole}.{frac:018d}".rstrip("0")
 
 
+def display_eth(wei: int, places: int = 6) -> str:
+    """wei -> what a person expects to read: ether rounded to ``places`` decimals, with the
+    exact wei next to it when the rounding changed anything (``0.01 ETH (9999999999936000 wei)``)."""
+    from decimal import ROUND_HALF_UP
+
+    exact = Decimal(int(wei)) / Decimal(10**18)
+    shown = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = format(shown.normalize(), "f") if shown else "0"
+    if shown == exact:
+        return f"{text} ETH"
+    return f"{'~' if shown else '<'}{text if shown else '0.' + '0' * (places - 1) + '1'} ETH ({int(wei)} wei)"
+
+
 def wei_fields(prefix: str, wei: int) -> dict[str, str]:
     """``{prefix_wei: "…", prefix_eth: "…"}`` as CLI.md requires."""
     return {f"{prefix}_wei": str(int(wei)), f"{prefix}_eth": format_eth(wei)}

@@ -39,3 +39,13 @@ def test_format_eth_exact():
 def test_stages():
     assert [stage_for(n) for n in (0, 99, 100, 999, 1000, 9_999, 10_000, 100_000)] == [
         "Newborn", "Newborn", "Learning", "Learning", "Adapted", "Adapted", "Expert", "Master"]
+
+
+def test_display_eth_rounds_for_people_and_keeps_the_exact_wei():
+    from zoo_cli.units import display_eth
+
+    assert display_eth(10**16) == "0.01 ETH"  # exact: no wei noise
+    # 0.01 ETH/day at per-second pricing (115740740740 wei/s x 86400) reads as 0.01, exact wei beside it
+    assert display_eth(115_740_740_740 * 86_400) == "~0.01 ETH (9999999999936000 wei)"
+    assert display_eth(123) == "<0.000001 ETH (123 wei)"
+    assert display_eth(0) == "0 ETH" and display_eth(5 * 10**18) == "5 ETH"

@@ -70,7 +70,7 @@ def offer(
     Example: zoo lease offer 1 --price-per-day 0.01eth --min 7d --max 30d
     """
     from zoo_cli import output
-    from zoo_cli.units import parse_amount, parse_duration
+    from zoo_cli.units import display_eth, parse_amount, parse_duration
     from zoo_cli.workflows.lease import offer as run
 
     s = settings_of(ctx, json=json)
@@ -81,7 +81,8 @@ def offer(
         ("token", d["token_id"]),
         ("kind", f"hosted (API at {d['endpoint']}; no key delivered)" if d["endpoint"] else
          "key (the lessee keeps this generation's key)"),
-        ("price", f"{d['lease_price_per_second_wei']} wei/s = {d['effective_price_per_day_eth']} ETH/day (effective)"),
+        ("price", f"{display_eth(int(d['effective_price_per_day_wei']))}/day "
+                  f"({d['lease_price_per_second_wei']} wei/s: per-second pricing rounds down)"),
         ("lease length", f"{d['min_lease']} to {d['max_lease']}"),
         ("minimum price", f"{d['min_lease_price_eth']} ETH" if int(d["min_lease_price_wei"]) else "-"),
         ("for sale", f"{d['sale_price_eth']} ETH" if int(d["sale_price_wei"]) else "no"),
@@ -97,14 +98,14 @@ def take(ctx: typer.Context, token: TokenArg, for_: DurationOpt, json: JsonOpt =
     Example: zoo --account dev1 lease take 1 --for 1d
     """
     from zoo_cli import output
-    from zoo_cli.units import parse_duration
+    from zoo_cli.units import display_eth, parse_duration
     from zoo_cli.workflows.lease import take as run
 
     s = settings_of(ctx, json=json)
     data = run(s, token, parse_duration(for_))
     output.render(s, data, lambda d: output.kv([
         ("order", d["order_id"]), ("token", d["token_id"]), ("duration", d["duration"]),
-        ("paid into escrow", f"{d['paid_eth']} ETH"),
+        ("paid into escrow", display_eth(int(d["paid_wei"]))),
         ("status", f"active: API access at {d['endpoint']} (paid to the owner after the lease unless disputed)"
          if d["kind"] == "hosted-lease" else "pending: waiting for the owner's key delivery"),
         ("tx", d["tx_hash"]),
