@@ -60,40 +60,13 @@ def read_config_file(home: Path) -> dict:
         raise BadInput(f"{path} is not valid TOML: {exc}", hint="fix or delete the file") from exc
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        raise TypeError("nested tables are written by write_config")
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 def write_config(home: Path, data: dict) -> None:
-    """Write config.toml atomically (top-level keys, then ``[networks.NAME]`` tables)."""
+    """Write config.toml atomically (tomli-w: every string escaped as TOML requires)."""
+    import tomli_w
+
     from zoo_cli.fsutil import atomic_write
 
-    lines: list[str] = []
-    tables: list[tuple[str, dict]] = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for key, table in tables:
-        flat = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        if flat:
-            lines.append(f"\n[{key}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in flat.items()]
-        for sub, subtable in table.items():
-            if isinstance(subtable, dict):
-                lines.append(f'\n[{key}."{sub}"]')
-                lines += [f"{k} = {_toml_value(v)}" for k, v in subtable.items()]
-    atomic_write(home / "config.toml", ("\n".join(lines) + "\n").encode(), mode=0o644)
+    atomic_write(home / "config.toml", tomli_w.dumps(data).encode(), mode=0o644)
 
 
 @dataclass(frozen=True)

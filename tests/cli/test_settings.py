@@ -58,3 +58,16 @@ def test_write_config_roundtrip(tmp_path):
     s = load_settings(home=tmp_path)
     assert s.account == 'we"ird' and s.verifier == "dev9"
     assert oct(Path(tmp_path / "config.toml").stat().st_mode & 0o777) == "0o644"
+
+
+def test_config_writer_escapes_what_toml_requires(tmp_path):
+    """A value with quotes, a newline or a control character round-trips (the old hand-rolled
+    writer emitted a raw newline: a config.toml that no longer parsed)."""
+    import tomllib
+
+    from zoo_cli.config import write_config
+
+    data = {"rpc": 'http://x/"q"\nnext\x07', "gateways": ["http://a", "http://b"],
+            "networks": {"my net": {"rpc": "http://1", "chain_id": 5}}}
+    write_config(tmp_path, data)
+    assert tomllib.loads((tmp_path / "config.toml").read_text()) == data
