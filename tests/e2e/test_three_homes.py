@@ -1,6 +1,6 @@
 """Issue 14 acceptance: owner, buyer and verifier on three machines — three homes on one real
-anvil that share no files and no keys, only the chain, IPFS (the owner's `zoo ipfs serve`
-trustless gateway) and HTTP.
+anvil that share no files and no keys, only the chain, IPFS and HTTP — run twice: IPFS through
+(a) one js-ipfs node and (b) the owner's `zoo ipfs serve` trustless gateway.
 
 An operator home deploys the suite (dev9 holds the VERIFIER role). Each party finds the
 deployment with `zoo network add` and holds one key: the owner dev0, the buyer dev2, the
@@ -8,7 +8,6 @@ verifier dev9 (`zoo verifier serve`). The owner mints, trains with `--verifier-u
 a reward credited), earns a specialization through the service, lists the model and leaves a
 `market fulfill --watch` seller agent running; the buyer buys, receives the key with nobody at
 the seller's keyboard, confirms, asks, exports, and `history --verify` passes from its home.
-(The owner and verifier through the js-ipfs node: tests/e2e/test_verifier_service.py.)
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import urllib.request
 
 import httpx
 import pytest
+from storage.conftest import jsipfs_api  # noqa: F401  (the real js-ipfs node fixture, for the jsipfs case)
 from support.anvil import free_port, start_anvil
 
 from e2e.test_verifier_service import (
@@ -74,7 +74,11 @@ def _order(zoo: Zoo, account: str, oid: int) -> dict:
 
 
 @pytest.mark.timeout(3600)  # a real training run and three evaluations: minutes on a loaded machine
-def test_owner_buyer_and_verifier_on_three_machines(tmp_path):
+@pytest.mark.parametrize("ipfs", ["gateway", "jsipfs"])
+def test_owner_buyer_and_verifier_on_three_machines(tmp_path, request, ipfs):
+    """(a) ``jsipfs``: every home talks to one js-ipfs node; (b) ``gateway``: the owner keeps
+    its blocks in its embedded blockstore and serves them with `zoo ipfs serve`; the
+    verifier and the buyer fetch through that gateway."""
     node = start_anvil(31337)
     procs: list[subprocess.Popen] = []
     service = None
@@ -84,12 +88,17 @@ def test_owner_buyer_and_verifier_on_three_machines(tmp_path):
         data = tmp_path / "defi.jsonl"
         operator("data", "synth", "--domain", "defi", "--n", 600, "--seed", 1, "-o", data)
 
-        owner = _party(tmp_path, "owner", DEV0_KEY, node.url, nft)
-        port = free_port()
-        gw = f"http://127.0.0.1:{port}"
-        procs.append(_gateway(owner, port))
-        verifier = _party(tmp_path, "verifier", DEV9_KEY, node.url, nft, env={"ZOO_GATEWAYS": gw})
-        buyer = _party(tmp_path, "buyer", DEV2_KEY, node.url, nft, env={"ZOO_GATEWAYS": gw})
+        if ipfs == "jsipfs":
+            shared = {"ZOO_IPFS": request.getfixturevalue("jsipfs_api")}
+            owner = _party(tmp_path, "owner", DEV0_KEY, node.url, nft, env=shared)
+            reader = shared
+        else:
+            owner = _party(tmp_path, "owner", DEV0_KEY, node.url, nft)
+            port = free_port()
+            reader = {"ZOO_GATEWAYS": f"http://127.0.0.1:{port}"}
+            procs.append(_gateway(owner, port))
+        verifier = _party(tmp_path, "verifier", DEV9_KEY, node.url, nft, env=reader)
+        buyer = _party(tmp_path, "buyer", DEV2_KEY, node.url, nft, env=reader)
         service = Service(verifier, free_port(), tmp_path / "verifier-log.jsonl")
         service.start()
 
