@@ -7,6 +7,8 @@ tokens/s vs transformers Trainer + peft (benches/train.py); store/fetch MB/s vs 
 (benches/storage.py); gas per operation vs a bare OZ ERC-721 mint (benches/gas.py); the
 CLI.md example session (tools/demo.sh); `zoo data import` records/s and peak RSS vs a
 web3.py loop (benches/data_import.py). Sub-benchmarks that fail are reported, not hidden.
+CLI.md example session (tools/demo.sh); the verifier service's throughput and `train
+--verifier-url` vs a local-key verified train (benches/verifier.py). Sub-benchmarks that fail are reported, not hidden.
 """
 
 from __future__ import annotations
@@ -188,7 +190,7 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import "
+    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import,verifier "
                     "(a subset prints its rows and leaves benches/results.json alone)")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -229,6 +231,8 @@ def main() -> int:
         _bench_scale(rows, notes)
     if want("data_import"):
         _bench_data_import(rows, notes)
+    if want("verifier"):
+        _bench_verifier(rows, notes)
     return _report(rows, notes, t_start, write=not only)
 
 
@@ -283,6 +287,21 @@ def _bench_storage(rows: list, notes: list) -> None:
             rows.append((label, f"{st[f'{key}_mb_s']:.0f} MB/s", f"raw AES-256-GCM {raw:.0f} MB/s", f"{r:.2f}×", r >= 0.4))
     except Exception as exc:  # noqa: BLE001
         notes.append(f"storage: not measured ({exc})")
+
+
+def _bench_verifier(rows: list, notes: list) -> None:
+    """benches/verifier.py: the service's throughput and train --verifier-url vs a local-key train."""
+    try:
+        v = _json_any([PY, "benches/verifier.py", "--json"], 3600)
+        rows.append(("verifier service: evaluations/min (zoo-tiny, 1 worker, 100 records each)",
+                     f"{v['evals_per_min']:.1f}", "—", "—", None))
+        r = v["train_verifier_url_s"] / v["train_local_key_s"]
+        rows.append((f"train --verifier-url, {v['steps']} steps (cold service worker)", f"{v['train_verifier_url_s']:.1f} s",
+                     f"local-key verified train {v['train_local_key_s']:.1f} s", f"{r:.2f}×", r <= 2))
+        rows.append(("verifier service: bind to /openapi.json", f"{v['openapi_s']:.2f} s", "budget 5 s",
+                     f"{v['openapi_s'] / 5:.2f}× budget", v["openapi_s"] <= 5))
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"verifier: not measured ({exc})")
 
 
 def _bench_gas(rows: list, notes: list) -> None:

@@ -49,3 +49,14 @@ def run(argv: list[str], *, env_extra: Mapping[str, str] | None = None, **kwargs
     if "env" in kwargs:
         raise TypeError("childproc.run builds the environment itself; pass env_extra")
     return subprocess.run(argv, env=child_env(env_extra), **kwargs)  # noqa: S603 (argv lists only)
+
+
+def worker_pool(workers: int):
+    """A pool of zoo's own worker processes (``spawn``: no fork of a threaded server), for the
+    services' job executor. Unlike :func:`run`'s children these are zoo itself: they unlock
+    the service's keystore, so they keep the service's environment (password source
+    included) — they run no foreign program."""
+    import concurrent.futures
+    import multiprocessing
+
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))

@@ -80,6 +80,7 @@ class Settings:
     gateways: tuple[str, ...] = ()
     account: str | None = None
     verifier: str | None = None
+    verifier_url: str | None = None
     password_file: Path | None = None
     cache: Path = field(default_factory=default_cache)
     json: bool = False
@@ -213,6 +214,7 @@ def load_settings(
         gateways=_gateways(gateways, cfg),
         account=pick(account, "ZOO_ACCOUNT", "account"),
         verifier=pick(None, "ZOO_VERIFIER", "verifier"),
+        verifier_url=pick(None, "ZOO_VERIFIER_URL", "verifier_url"),
         password_file=Path(pw).expanduser() if pw else None,
         cache=default_cache(),
         json=json,

@@ -2,7 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooModules.sol";
+import {ZooModelNFT} from "./ZooModelNFT.sol";
 
 /// @title TrainingRewards — funded pool paying for verified training (ZIP-6)
 /// @notice Credits REWARD_PER_TRAINING * quality / 100 per verified update, quality in
@@ -18,10 +21,34 @@ import {IZooModelNFTCore, ITrainingRewards, IZooZkNFT} from "./interfaces/IZooMo
 /// selling; an active paid lease does not block: the owner stays the owner). Not stoppable here: Sybil owners (fresh tokens and
 /// addresses), and dataset roots and op counts are the owner's claims. Callers: the NFT (verified
 /// reports) and the NFT's zk module (zero-knowledge evaluations; it passes the policy hash as
-/// `datasetRoot`, so one policy earns once across all tokens).
-contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
+/// `datasetRoot`, so one policy earns once across all tokens), and anyone through the seed's
+/// own entry point `rewardTraining` with a VERIFIER-signed EIP-712 quality proof (domain
+/// "TrainingRewards" v1) bound to the token, its current generation and model hash, and the
+/// dataset root — under the same rules (it counts as a signed report for the improvement rule).
+contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient, EIP712 {
     uint256 public constant REWARD_PER_TRAINING = 0.001 ether;
     uint256 public constant QUALITY_MULTIPLIER = 2;
+    /// @notice keccak256("VERIFIER_ROLE"), the role on the NFT whose holders sign quality proofs.
+    bytes32 public constant VERIFIER_ROLE = keccak256("VERIFIER_ROLE");
+    /// @notice EIP-712 type of a quality proof (rewardTraining).
+    bytes32 public constant QUALITY_PROOF_TYPEHASH = keccak256(
+        "QualityProof(uint256 modelId,uint256 generation,bytes32 modelHash,bytes32 datasetRoot,uint256 opsCount,uint256 quality,uint256 score,uint256 deadline)"
+    );
+
+    /// @notice A verifier's statement that generation `generation` (model `modelHash`) of
+    /// `modelId`, trained on `opsCount` records committed by `datasetRoot`, scores `score`
+    /// (0..10000, the verified performance) on the verifier's set, giving reward `quality`
+    /// (percent, 0..200), valid until `deadline`.
+    struct QualityProof {
+        uint256 modelId;
+        uint256 generation;
+        bytes32 modelHash;
+        bytes32 datasetRoot;
+        uint256 opsCount;
+        uint256 quality;
+        uint256 score;
+        uint256 deadline;
+    }
 
     /// @notice The model NFT (with its zk module `nft.zkModule()`, the only callers of creditTraining).
     IZooModelNFTCore public immutable nft;
@@ -76,10 +103,18 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
     // A pending marketplace order locks the token with no end (type(uint64).max, stored as at
     // least type(uint40).max); a completed paid lease locks it until a real expiry.
     uint256 private constant PENDING_ORDER_LOCK = type(uint40).max;
+    /// @notice The quality proof is not for this model, training data or its current version.
+    error TrainingRewardsProofMismatch(uint256 modelId, uint256 generation, bytes32 modelHash);
+    /// @notice The quality proof's deadline has passed.
+    error TrainingRewardsProofExpired(uint256 deadline);
+    /// @notice The quality proof is not signed by a VERIFIER.
+    error TrainingRewardsNotVerifier(address signer);
+    /// @notice Nothing was credited; reason as in TrainingRewardSkipped.
+    error TrainingRewardsNotRewarded(uint256 modelId, uint256 generation, uint8 reason);
 
     /// @param nft_ The model NFT. @param capPerPeriod_ Cap per owner per period (wei).
     /// @param period_ Cap period (seconds, > 0).
-    constructor(IZooModelNFTCore nft_, uint256 capPerPeriod_, uint256 period_) {
+    constructor(IZooModelNFTCore nft_, uint256 capPerPeriod_, uint256 period_) EIP712("TrainingRewards", "1") {
         if (period_ == 0) revert TrainingRewardsInvalidAmount();
         nft = nft_;
         capPerPeriod = capPerPeriod_;
@@ -110,10 +145,67 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
         if (msg.sender != address(nft) && msg.sender != IZooZkNFT(address(nft)).zkModule()) {
             revert TrainingRewardsOnlyNFT(msg.sender);
         }
-        uint256 best = _bestOf(modelId, msg.sender);
-        if (score > best) _best[modelId][msg.sender] = score + 1;
-        else if (_best[modelId][msg.sender] == 0) _best[modelId][msg.sender] = best + 1;
         uint8 reason;
+        (credited, reason) = _credit(modelId, generation, datasetRoot, owner, quality, score, msg.sender);
+        if (reason != 0) emit TrainingRewardSkipped(modelId, generation, datasetRoot, reason);
+    }
+
+    /// @notice The seed's entry point (ZIP-6): credit a training with a VERIFIER-signed quality
+    /// proof. `trainingData` = abi.encode(bytes32 datasetRoot, uint256 opsCount); `qualityProof`
+    /// = abi.encode(QualityProof, bytes signature). The proof must name this model at its
+    /// current generation and model hash and this training data. Callable by anyone (the
+    /// reward accrues to the model); reverts when nothing would be credited. The proof's score
+    /// counts as a signed report's (the NFT's source) for the improvement rule.
+    function rewardTraining(uint256 modelId, bytes calldata trainingData, bytes calldata qualityProof)
+        external
+        nonReentrant
+        returns (uint256 credited)
+    {
+        (bytes32 datasetRoot, uint256 opsCount) = abi.decode(trainingData, (bytes32, uint256));
+        (QualityProof memory p, bytes memory signature) = abi.decode(qualityProof, (QualityProof, bytes));
+        ZooModelNFT.AIModelNFT memory m = ZooModelNFT(address(nft)).getModelMetadata(modelId);
+        if (
+            p.modelId != modelId || p.datasetRoot != datasetRoot || p.opsCount != opsCount
+                || p.generation != m.generation || p.modelHash != m.modelHash
+        ) revert TrainingRewardsProofMismatch(modelId, p.generation, p.modelHash);
+        if (block.timestamp > p.deadline) revert TrainingRewardsProofExpired(p.deadline);
+        address signer = ECDSA.recover(_hashTypedDataV4(qualityProofHash(p)), signature);
+        if (!nft.hasRole(VERIFIER_ROLE, signer)) revert TrainingRewardsNotVerifier(signer);
+        uint8 reason;
+        (credited, reason) = _credit(modelId, p.generation, datasetRoot, m.owner, p.quality, p.score, address(nft));
+        if (reason != 0) revert TrainingRewardsNotRewarded(modelId, p.generation, reason);
+    }
+
+    /// @notice EIP-712 struct hash of a quality proof.
+    function qualityProofHash(QualityProof memory p) public pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                QUALITY_PROOF_TYPEHASH, p.modelId, p.generation, p.modelHash, p.datasetRoot, p.opsCount, p.quality,
+                p.score, p.deadline
+            )
+        );
+    }
+
+    /// @notice EIP-712 digest of a quality proof, for off-chain signers to cross-check.
+    function qualityProofDigest(QualityProof calldata p) external view returns (bytes32) {
+        return _hashTypedDataV4(qualityProofHash(p));
+    }
+
+    /// @dev The shared rules: improvement over the best verified score from `source`, one
+    /// reward per (token, generation) and per dataset root, the owner's and the token's cap per
+    /// period, solvency. Returns (credited, 0) or (0, reason).
+    function _credit(
+        uint256 modelId,
+        uint256 generation,
+        bytes32 datasetRoot,
+        address owner,
+        uint256 quality,
+        uint256 score,
+        address source
+    ) private returns (uint256 credited, uint8 reason) {
+        uint256 best = _bestOf(modelId, source);
+        if (score > best) _best[modelId][source] = score + 1;
+        else if (_best[modelId][source] == 0) _best[modelId][source] = best + 1;
         if (rewardedGeneration[modelId][generation]) reason = 1;
         else if (rewardedDataset[datasetRoot]) reason = 2;
         else if (quality == 0) reason = 5;
@@ -132,10 +224,7 @@ contract TrainingRewards is ITrainingRewards, ReentrancyGuardTransient {
             if (credited > free) credited = free;
             if (credited == 0 && reason == 0) reason = 4;
         }
-        if (reason != 0) {
-            emit TrainingRewardSkipped(modelId, generation, datasetRoot, reason);
-            return 0;
-        }
+        if (reason != 0) return (0, reason);
         rewardedGeneration[modelId][generation] = true;
         rewardedDataset[datasetRoot] = true;
         creditedInPeriod[owner][periodIndex] += credited;

@@ -8,7 +8,8 @@ from zoo_cli.errors import BadInput
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for var in ("ZOO_HOME", "ZOO_NETWORK", "ZOO_RPC", "ZOO_IPFS", "ZOO_ACCOUNT", "ZOO_PASSWORD_FILE", "ZOO_VERIFIER"):
+    for var in ("ZOO_HOME", "ZOO_NETWORK", "ZOO_RPC", "ZOO_IPFS", "ZOO_ACCOUNT", "ZOO_PASSWORD_FILE", "ZOO_VERIFIER",
+                "ZOO_VERIFIER_URL"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -26,6 +27,14 @@ def test_precedence_flag_env_file_default(tmp_path, monkeypatch):
     assert load_settings(home=tmp_path).account == "from-env"
     assert load_settings(home=tmp_path, account="from-flag").account == "from-flag"
     assert load_settings(home=tmp_path).resolve_network().chain_id == 31337
+
+
+def test_verifier_url_from_file_then_env(tmp_path, monkeypatch):
+    assert load_settings(home=tmp_path).verifier_url is None
+    write_config(tmp_path, {"verifier_url": "http://file:8765"})
+    assert load_settings(home=tmp_path).verifier_url == "http://file:8765"
+    monkeypatch.setenv("ZOO_VERIFIER_URL", "http://env:8765")
+    assert load_settings(home=tmp_path).verifier_url == "http://env:8765"
 
 
 def test_rpc_without_network_is_named_rpc(tmp_path):

@@ -57,3 +57,14 @@ def test_eval_sets_are_encrypted_to_the_verifier_and_rotate(zoo_env, monkeypatch
         # rotation after the time window
         monkeypatch.setattr(reports, "EVAL_SET_MAX_AGE_S", 0)
         assert reports.eval_set_for(s, verifier, TASKS)["eval_set"] != fresh["eval_set"]
+
+        # `zoo verifier rotate` retires every set so far; a second rotation finds none
+        monkeypatch.setattr(reports, "EVAL_SET_MAX_AGE_S", 7 * 86_400)
+        current = reports.eval_set_for(s, verifier, TASKS)["eval_set"]
+        assert reports.eval_set_for(s, verifier, TASKS)["eval_set"] == current
+        retired = reports.retire_eval_sets(s, verifier)
+        assert current in retired["retired"] and retired["count"] >= 3
+        assert reports.retire_eval_sets(s, verifier)["count"] == 0
+        after = reports.eval_set_for(s, verifier, TASKS, max_uses=100)
+        assert after["eval_set"] not in retired["retired"]
+        assert reports.eval_set_for(s, verifier, TASKS, max_uses=100)["eval_set"] == after["eval_set"]

@@ -9,7 +9,7 @@ def register_all(app: typer.Typer) -> None:
     """Register every command; `zoo --help` lists them in this order."""
     from zoo_cli.commands import (
         account, completions, data, data_market, extras, ipfs, lease, lineage, market, models, query,
-        rewards, setup, zk,
+        rewards, setup, verifier, zk,
     )
 
     setup.register(app)       # init, deploy, network, devnet
@@ -25,4 +25,5 @@ def register_all(app: typer.Typer) -> None:
     query.register(app)       # ask, suggest
     zk.register(app)          # prove, verify-proof, zk
     ipfs.register(app)
+    verifier.register(app)    # verifier serve, rotate
     completions.register(app)

@@ -77,6 +77,7 @@ def specialize(
     token: TokenArg,
     specialization: Annotated[str, typer.Argument(help="DeFi_Yield_Optimizer, DeFi_Arbitrage_Bot, NFT_Valuation_Expert, NFT_Trend_Predictor, Game_Strategy_Master, Game_Economy_Optimizer, Social_Influencer or DAO_Governance_Analyst.", show_default=False)],
     verifier: Annotated[str | None, typer.Option("--verifier", help="Verifier account (default: `verifier` in config.toml).", show_default=False)] = None,
+    verifier_url: Annotated[str | None, typer.Option("--verifier-url", help="A verifier service (`zoo verifier serve`) that evaluates and signs the proof; overrides `verifier` (also verifier_url / ZOO_VERIFIER_URL).", show_default=False)] = None,
     zk: Annotated[bool, typer.Option("--zk", help="Earn it from the token's last zero-knowledge proof of evaluation (`zoo prove`) instead; no verifier needed.")] = False,
     json: JsonOpt = False,
 ) -> None:
@@ -92,13 +93,13 @@ def specialize(
     from zoo_cli.workflows.specialize import specialize_zk
 
     s = settings_of(ctx, json=json)
-    if zk and verifier:
-        raise BadInput("--zk needs no verifier; pass either --zk or --verifier", hint="zoo specialize TOKEN SPEC --zk")
+    if zk and (verifier or verifier_url):
+        raise BadInput("--zk needs no verifier; pass either --zk or --verifier/--verifier-url", hint="zoo specialize TOKEN SPEC --zk")
     with output.progress(s) as p:
         if zk:
             data = specialize_zk(s, token, specialization, progress=p)
         else:
-            data = run(s, token, specialization, verifier_name=verifier, progress=p)
+            data = run(s, token, specialization, verifier_name=verifier, verifier_url=verifier_url, progress=p)
 
     def human(d):
         head = (f"token {d['token_id']} earned {d['specialization']} with score {d['score'] / 100:.2f}% "

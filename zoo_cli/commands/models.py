@@ -137,6 +137,8 @@ def train(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Skip bad lines instead of refusing the file.")] = False,
     base: Annotated[Optional[str], typer.Option("--base", help="Local folder of the token's base model, if not built in.", show_default=False)] = None,
     verifier: Annotated[Optional[str], typer.Option("--verifier", help="Verifier account (keystore name) that re-evaluates and signs the report.", show_default=False)] = None,
+    verifier_url: Annotated[Optional[str], typer.Option("--verifier-url", help="A verifier service (`zoo verifier serve`) that evaluates on its private set and signs the report; overrides `verifier`. Also verifier_url in config.toml / ZOO_VERIFIER_URL.", show_default=False)] = None,
+    self_attest: Annotated[bool, typer.Option("--self-attest", help="Sign the report yourself (no verifier: no reward, no specialization).")] = False,
     policy: Annotated[bool, typer.Option("--policy", help="Also train the provable policy model (seconds) and commit its hash on-chain (see `zoo prove`).")] = False,
     policy_only: Annotated[bool, typer.Option("--policy-only", help="Train only the policy model; the current adapter is kept.")] = False,
     device: DeviceOpt = "auto",
@@ -146,8 +148,10 @@ def train(
 ) -> None:
     """Fine-tune the model on your interactions, evaluate, encrypt, store and record the new generation on-chain.
 
-    The report is verified when a verifier account is configured (`verifier` in
-    config.toml or --verifier), self-attested otherwise.
+    The report is verified by a verifier service (--verifier-url / verifier_url) or a local
+    verifier account (`verifier` in config.toml or --verifier); a configured verifier that
+    cannot attest is an error, never a silent fallback. Self-attested with --self-attest or
+    when no verifier is configured.
 
     Example: zoo train 1 defi.jsonl --steps 120
     """
@@ -159,7 +163,8 @@ def train(
         data_ = run(s, token, data, steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed,
                     skip_invalid=skip_invalid, base_override=base, verifier_name=verifier, progress=p,
                     policy=policy, policy_only=policy_only, device=device,
-                    gradient_checkpointing=gradient_checkpointing, compress=compress)
+                    gradient_checkpointing=gradient_checkpointing, compress=compress,
+                    verifier_url=verifier_url, self_attest=self_attest)
     if data_["skipped"]:
         output.note(s, f"skipped {data_['skipped']} invalid line(s)")
 

@@ -56,17 +56,28 @@ def _typed(report: dict) -> dict:
                 [_b32(x) for x in v] if k == "taskIds" else v) for k, v in report.items()}
 
 
-def sign_report(session: Session, report: dict, account) -> str:
-    """The signer's EIP-712 signature (hex) over a report for the deployed ZooModelNFT."""
-    from eth_account import Account
+def _report_message(session: Session, report: dict):
     from eth_account.messages import encode_typed_data
 
     domain = {"name": "ZooModelNFT", "version": "1", "chainId": session.client.chain_id,
               "verifyingContract": session.nft.address}
-    msg = encode_typed_data(domain_data=domain, message_types={"TrainingReport": REPORT_FIELDS},
-                            message_data=_typed(report))
-    signed = Account.sign_message(msg, private_key=account.key)
+    return encode_typed_data(domain_data=domain, message_types={"TrainingReport": REPORT_FIELDS},
+                             message_data=_typed(report))
+
+
+def sign_report(session: Session, report: dict, account) -> str:
+    """The signer's EIP-712 signature (hex) over a report for the deployed ZooModelNFT."""
+    from eth_account import Account
+
+    signed = Account.sign_message(_report_message(session, report), private_key=account.key)
     return "0x" + bytes(signed.signature).hex()
+
+
+def report_signer(session: Session, report: dict, signature: str) -> str:
+    """The address that signed ``report`` (EIP-712, this deployment's ZooModelNFT domain)."""
+    from eth_account import Account
+
+    return Account.recover_message(_report_message(session, report), signature=_b32(signature))
 
 
 def _report_tuple(report: dict) -> tuple:
@@ -152,25 +163,35 @@ def _opens_for(session: Session, cid: str, address: str) -> bool:
         return False
 
 
-def find_eval_set(session: Session, tasks: list[str], verifier) -> dict | None:
+def _retired_block(session: Session, verifier) -> int:
+    """Sets this verifier registered at or before this block were retired (`zoo verifier rotate`)."""
+    return int(_uses(session).get(f"{session.client.deployment_name}:retired:{verifier.address.lower()}", -1))
+
+
+def find_eval_set(session: Session, tasks: list[str], verifier, max_uses: int | None = None) -> dict | None:
     """The newest evaluation set covering every task that ``verifier`` registered, can open
-    (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S and has scored fewer than
-    EVAL_SET_MAX_USES reports; None when there is none (draw a fresh one)."""
+    (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S, was not retired and has
+    scored fewer than ``max_uses`` (EVAL_SET_MAX_USES) reports; None when there is none
+    (draw a fresh one)."""
     reg = session.contract("EvaluationRegistry")
     from zoo_cli.chain.logs import event_logs
 
     logs = event_logs(session.client, reg.events.EvaluationSetRegistered)
     want = {task_id(t) for t in tasks}
     now = session.now()
+    limit = EVAL_SET_MAX_USES if max_uses is None else max_uses
+    retired = _retired_block(session, verifier)
     for log in reversed(list(logs)):
         args = log["args"]
         if args["registrar"].lower() != verifier.address.lower() or not want <= {bytes(x) for x in args["taskIds"]}:
             continue
+        if log["blockNumber"] <= retired:
+            return None  # retired, and older ones were too
         eval_set = "0x" + bytes(args["evalSet"]).hex()
         registered_at = int(session.client.w3.eth.get_block(log["blockNumber"])["timestamp"])
         if now - registered_at > EVAL_SET_MAX_AGE_S:
             return None  # the newest one is too old: older ones are older still
-        if eval_set_uses(session, eval_set) >= EVAL_SET_MAX_USES or not _opens_for(session, args["cid"], verifier.address):
+        if eval_set_uses(session, eval_set) >= limit or not _opens_for(session, args["cid"], verifier.address):
             continue
         return {"eval_set": eval_set, "cid": args["cid"], "registrar": args["registrar"]}
     return None
@@ -201,12 +222,41 @@ def register_eval_set(session: Session, verifier, tasks: list[str]) -> dict:
     return {"eval_set": "0x" + root.hex(), "cid": cid, "registrar": verifier.address}
 
 
-def eval_set_for(session: Session, verifier, tasks: list[str]) -> dict:
+def _eval_set_lock(session: Session):
+    """One process at a time picks, counts and draws sets (the service runs several workers)."""
+    from filelock import FileLock
+
+    folder = _uses_path(session).parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return FileLock(str(folder / "eval-sets.lock"), timeout=600)
+
+
+def eval_set_for(session: Session, verifier, tasks: list[str], max_uses: int | None = None) -> dict:
     """The set the verifier scores one signed report on: a usable registered one, or a fresh
-    one drawn and registered now; the use is counted (rotation after EVAL_SET_MAX_USES)."""
-    found = find_eval_set(session, tasks, verifier) or register_eval_set(session, verifier, tasks)
-    _count_use(session, found["eval_set"])
+    one drawn and registered now; the use is counted (rotation after ``max_uses``)."""
+    with _eval_set_lock(session):
+        found = find_eval_set(session, tasks, verifier, max_uses) or register_eval_set(session, verifier, tasks)
+        _count_use(session, found["eval_set"])
     return found
+
+
+def retire_eval_sets(session: Session, verifier) -> dict:
+    """Retire every set ``verifier`` registered so far (`zoo verifier rotate`): the next
+    evaluation of each task draws and registers a fresh one."""
+    import json
+
+    from zoo_cli.chain.logs import event_logs
+    from zoo_cli.fsutil import atomic_write
+
+    reg = session.contract("EvaluationRegistry")
+    with _eval_set_lock(session):
+        before = _retired_block(session, verifier)
+        mine = [log for log in event_logs(session.client, reg.events.EvaluationSetRegistered)
+                if log["args"]["registrar"].lower() == verifier.address.lower() and log["blockNumber"] > before]
+        uses = _uses(session)
+        uses[f"{session.client.deployment_name}:retired:{verifier.address.lower()}"] = session.client.w3.eth.block_number
+        atomic_write(_uses_path(session), json.dumps(uses, indent=1, sort_keys=True).encode(), mode=0o600)
+    return {"retired": ["0x" + bytes(log["args"]["evalSet"]).hex() for log in mine], "count": len(mine)}
 
 
 def load_eval_records(session: Session, cid: str, tasks: list[str], verifier) -> list:

@@ -95,7 +95,7 @@ def _send_earn(s: Session, j, fn) -> tuple[dict, str]:
 
 
 def specialize(settings: Settings, token_id: int, specialization: str, *, verifier_name: str | None = None,
-               progress=None) -> dict:
+               verifier_url: str | None = None, progress=None) -> dict:
     from zoo_cli.workflows.fork import require_owner
     from zoo_cli.workflows.models import base_for
     from zoo_cli.workflows.reports import eval_set_for, has_verifier_role, load_eval_records
@@ -104,6 +104,10 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
     domain = domain_of(spec)
     if verifier_name:
         settings = settings.with_(verifier=verifier_name)
+    if verifier_url:
+        settings = settings.with_(verifier_url=verifier_url)
+    if settings.verifier_url:
+        return _specialize_remote(settings, token_id, spec, progress)
     with Session(settings, progress) as s:
         rec = read_record(s, token_id)
         require_owner(s, token_id, rec, "specialize")
@@ -174,6 +178,68 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
         "min_score": MIN_SCORE,
         "tx_hash": res["tx_hash"],
         "source": "signed",
+    }
+
+
+def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -> dict:
+    """The verifier service evaluates the current generation (content key wrapped to its
+    KeyRegistry keys) and signs the proof; the owner checks it and submits earnSpecialization."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    from zoo_cli.storage.container import wrap_for
+    from zoo_cli.workflows.fork import require_owner
+    from zoo_cli.workflows.models import cid_of, content_key_for
+    from zoo_cli.workflows.remote_verifier import connect, submit_and_wait
+
+    domain = domain_of(spec)
+    with Session(settings, progress) as s:
+        rec = read_record(s, token_id)
+        require_owner(s, token_id, rec, "specialize")
+        generation = int(rec["generation"])
+        if cid_of(rec["modelHash"]) is None:
+            raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
+        j = s.journal("specialize", token_id, spec, generation, "0x" + bytes(rec["modelHash"]).hex(), "remote")
+        remote = None if j.done("proof") else connect(s, settings.verifier_url)
+
+        def do_request() -> dict:
+            envelope = wrap_for(s.storage, content_key_for(s, token_id, rec), remote.address, remote.bundle,
+                                model_cid=cid_of(rec["modelHash"]))
+            return {"token_id": token_id, "generation": generation, "spec": spec,
+                    "deadline": s.now() + PROOF_TTL_S, "key_envelope": str(envelope)}
+
+        def do_proof() -> dict:
+            body = j.step("request", do_request)
+            result = submit_and_wait(s, remote, "/v1/specializations", body,
+                                     progress=s.progress.callback("verify") if s.progress else None)
+            proof = result["proof"]
+            if int(proof["modelId"]) != token_id or int(proof["spec"]) != spec or int(proof["deadline"]) != body["deadline"]:
+                raise OperationFailed("the verifier's proof is not for this request", hint="use another verifier")
+            reg = s.contract("ModelSpecialization")
+            msg = encode_typed_data(domain_data={"name": "ZooModelSpecialization", "version": "1",
+                                                 "chainId": s.client.chain_id, "verifyingContract": reg.address},
+                                    message_types={"SpecializationProof": PROOF_FIELDS}, message_data=_typed(proof))
+            signer = Account.recover_message(msg, signature=_b32(result["signature"]))
+            if signer.lower() != remote.address.lower():
+                raise OperationFailed(f"the proof is signed by {signer}, not the verifier {remote.address}",
+                                      hint="use another verifier")
+            return {**result, "records": result["records"]}
+
+        try:
+            signed = j.step("proof", do_proof)
+        except OperationFailed as err:
+            if "not_qualified" in err.message:
+                j.finish()  # nothing to resume: train more, then ask again
+            raise
+        reg = s.contract("ModelSpecialization")
+        res, certificate = _send_earn(
+            s, j, reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
+    return {
+        "token_id": token_id, "specialization": EARNED[spec], "domain": domain, "score": signed["score"],
+        "base_score": signed["base_score"], "min_gain": MIN_GAIN, "experience": signed["experience"],
+        "success_rate": signed["score"], "eval_set": signed["eval_set"], "eval_records": signed["records"],
+        "verifier": signed["verifier"], "certificate_hash": certificate, "min_score": MIN_SCORE,
+        "tx_hash": res["tx_hash"], "source": "signed",
     }
 
 

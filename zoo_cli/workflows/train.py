@@ -1,9 +1,13 @@
 """`zoo train`: fine-tune, evaluate, encrypt, store and record a new generation on-chain.
 
 Steps (journaled; a rerun after a crash resumes where it stopped):
-validate data -> train (engine) -> verifier evaluation on its registered set (when a
-verifier is configured) -> seal (fresh content key, wrapped for owner and active
-lessee) -> public metadata -> sign EIP-712 report -> updateModel -> setTokenURI.
+validate data -> who attests (a verifier service, a local VERIFIER key, or the owner:
+checked before any work) -> train (engine) -> seal (fresh content key, wrapped for owner
+and active lessee) -> verification: the service evaluates the sealed container through a
+key envelope wrapped to its KeyRegistry keys (`verify_request`, `verify`), or the local
+verifier re-scores on its private, rotating set -> public metadata -> EIP-712 report (the
+verifier's, or signed here) -> updateModel -> setTokenURI. When the key's recipients change
+before the update lands, seal, verification, metadata and report are redone.
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ def public_bundle_of(session: Session, address: str) -> bytes | None:
 def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
           rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
           verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False,
-          device: str = "auto", gradient_checkpointing: bool = False, compress: str = "none") -> dict:
+          device: str = "auto", gradient_checkpointing: bool = False, compress: str = "none",
+          verifier_url: str | None = None, self_attest: bool = False) -> dict:
     from zoo_cli.engine.device import use
     from zoo_cli.engine.data import load_records
     from zoo_cli.engine.train import TrainConfig, clear_checkpoint
@@ -84,6 +89,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
 
     if verifier_name:
         settings = settings.with_(verifier=verifier_name)
+    if verifier_url:
+        settings = settings.with_(verifier_url=verifier_url)
     dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
     cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
     config = TrainConfig(**cfg_kwargs, device=device, gradient_checkpointing=gradient_checkpointing,
@@ -124,6 +131,25 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         })
         rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
                    trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
+
+        # who attests the report: a remote verifier (--verifier-url), a local VERIFIER key
+        # (`verifier`, the devnet demo), or the owner when explicitly asked (--self-attest) or
+        # when no verifier is configured at all; a configured one that cannot attest is an error
+        verifier, remote_url, remote = None, None, []
+        if not self_attest and not policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
+            if settings.verifier_url:
+                from zoo_cli.workflows.remote_verifier import connect
+
+                remote_url = settings.verifier_url
+                if not j.done("verify"):
+                    remote.append(connect(s, remote_url))  # checked before any work
+            elif settings.verifier:
+                verifier = s.verifier_signer()
+                if not has_verifier_role(s, verifier.address):
+                    raise PermissionDenied(
+                        f"the configured verifier {settings.verifier} ({verifier.address}) does not hold the "
+                        "VERIFIER role on this deployment",
+                        hint="pass --verifier-url URL of a verifier service, or --self-attest to sign the report yourself")
 
         parent_files, parent_manifest = (None, None)
         if bytes(rec["modelHash"]) != ZERO32 and not j.done("train"):
@@ -166,27 +192,6 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         policy_files = _load_files(work / "policy") if (work / "policy").is_dir() else {}
         kinds = (["lora"] if adapter else []) + (["policy"] if policy_files else [])
 
-        verifier = s.verifier_signer() if settings.verifier else None
-        if verifier is not None and not has_verifier_role(s, verifier.address):
-            verifier = None  # configured but not a VERIFIER on this deployment: self-attested
-
-        def do_verify() -> dict | None:
-            if verifier is None or policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
-                return None
-            from zoo_cli.engine.evaluate import evaluate
-
-            tasks = sorted(trained["task_scores"])
-            found = eval_set_for(s, verifier, tasks)  # private to the verifier, rotated
-            records = load_eval_records(s, found["cid"], tasks, verifier)
-            scores, perf = evaluate(base, adapter, records)
-            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
-
-        verified = j.step("verify", do_verify)
-        if verified is None:
-            verifier = None  # self-attested report (e.g. --policy-only: `zoo prove` verifies the policy)
-        scores = verified["task_scores"] if verified else trained["task_scores"]
-        performance = verified["performance"] if verified else trained["performance"]
-
         counts = dataset.counts
         prev_meta = public_metadata(s, rec["metadataURI"])
         domain_ops = dict(prev_meta.get("domain_ops") or {})
@@ -211,6 +216,22 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             # container for the owner (and lessee), where a resumed run finds it if needed
             return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
 
+        tasks = sorted(trained["task_scores"])
+
+        def do_verify() -> dict | None:
+            if remote_url is not None:
+                if not remote:  # a resumed run re-verifying a new seal
+                    remote.append(connect(s, remote_url))
+                return _verify_remote(s, j, remote[0], token_id, rec, sealed, trained, tasks)
+            if verifier is None:
+                return None
+            from zoo_cli.engine.evaluate import evaluate
+
+            found = eval_set_for(s, verifier, tasks)  # private to the verifier, rotated
+            records = load_eval_records(s, found["cid"], tasks, verifier)
+            scores, perf = evaluate(base, adapter, records)
+            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
+
         def do_meta() -> str:
             doc = public_document(
                 prev_meta.get("name") or f"model #{token_id}", token_id, base,
@@ -224,6 +245,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             return "ipfs://" + str(store_json(s.storage, doc))
 
         def do_report() -> dict:
+            if verified and verified.get("signed"):
+                return verified["signed"]  # the remote verifier's report, checked in _verify_remote
             report = build_report(
                 token_id=token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
                 new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(trained["merkle_root"][2:]),
@@ -238,6 +261,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         # changed meanwhile (a lease ended or began), seal again under a fresh key and re-sign.
         for _attempt in range(3):
             sealed = j.step("seal", do_seal)
+            verified = j.step("verify", do_verify)
+            scores = verified["task_scores"] if verified else trained["task_scores"]
+            performance = verified["performance"] if verified else trained["performance"]
             uri = j.step("metadata", do_meta)
             signed = j.step("report", do_report)
             if j.get("update") is not None:  # the update was signed or sent: it stands as it is
@@ -245,7 +271,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             now_recips = sorted(a.lower() for a in recipients_for(s, token_id, owner))
             if now_recips == _sealed_recipients(s, sealed["cid"]):
                 break
-            j.forget("seal", "metadata", "report")
+            j.forget("seal", "verify_request", "verify", "metadata", "report")
         proof = encode_proof(signed["report"], signed["signature"])
         res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(sealed["digest"][2:]), proof),
                          journal=j, step="update")
@@ -270,6 +296,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         "base_performance": trained["base_performance"],
         "holdout_task_scores": trained["task_scores"],
         "verified": verified is not None,
+        "verifier": (verified.get("verifier") or verifier.address) if verified else None,
         "eval_set": verified["eval_set"] if verified else None,
         "model_hash": sealed["digest"],
         "cid": sealed["cid"],
@@ -282,6 +309,35 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
         **({"policy_hash": trained_policy["policy_hash"], "policy_accuracy": trained_policy["performance"],
             "model_kinds": kinds} if policy else {}),
     }
+
+
+def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict, trained: dict,
+                   tasks: list[str]) -> dict:
+    """Ask the verifier service for a signed report on the sealed generation: the content
+    key (unwrapped from the container with the owner's own keys: journals hold no keys) is
+    wrapped to the verifier's KeyRegistry keys only; the request (and so its idempotency key)
+    is journaled, so a rerun resumes the same job."""
+    from zoo_cli.storage.container import unwrap_for, wrap_for
+    from zoo_cli.workflows.remote_verifier import check_report, submit_and_wait
+    from zoo_cli.workflows.reports import REPORT_TTL_S
+
+    def do_request() -> dict:
+        key = unwrap_for(s.storage, sealed["cid"], s.address, s.keys)
+        envelope = wrap_for(s.storage, key, remote.address, remote.bundle, model_cid=sealed["cid"])
+        return {"token_id": token_id, "generation": int(rec["generation"]), "model_cid": sealed["cid"],
+                "model_hash": sealed["digest"], "dataset_root": trained["merkle_root"], "ops": int(trained["ops"]),
+                "tasks": tasks, "deadline": s.now() + REPORT_TTL_S, "key_envelope": str(envelope)}
+
+    body = j.step("verify_request", do_request)
+    result = submit_and_wait(s, remote, "/v1/evaluations", body,
+                             progress=s.progress.callback("verify") if s.progress else None)
+    check_report(s, remote, result, {
+        "tokenId": token_id, "generation": body["generation"], "parentHash": "0x" + bytes(rec["modelHash"]).hex(),
+        "newHash": body["model_hash"], "datasetRoot": body["dataset_root"], "opsCount": body["ops"],
+        "deadline": body["deadline"]})
+    return {"eval_set": result["eval_set"], "task_scores": result["task_scores"], "performance": result["performance"],
+            "records": result["records"], "verifier": remote.address,
+            "signed": {"report": result["report"], "signature": result["signature"]}}
 
 
 def _sealed_recipients(s: Session, cid: str) -> list[str]:

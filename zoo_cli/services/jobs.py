@@ -1,0 +1,211 @@
+"""Persistent jobs and the executor interface they run on.
+
+A **job** is accepted once (``JobStore.create`` is idempotent by the request's hash: the
+same request body returns the same job), persisted before the client hears ``202``, and
+completed exactly once: ``finish`` only moves a job out of ``queued``/``running``, so a
+result computed twice (after a SIGKILL mid-run the job is resubmitted at restart) is
+recorded once. Job functions must therefore be deterministic or idempotent (the verifier's
+evaluation and its RFC 6979 signatures are).
+
+The **executor interface** (``JobExecutor``) is three methods, so a Ray executor can replace
+the local process pool without touching the services::
+
+    submit(job_id, task, payload, done)  # run task(payload) somewhere; call done(job_id, result, error)
+    active() -> set[str]                 # job ids submitted and not yet done
+    shutdown()                           # stop accepting; running jobs are resumed at next start
+
+``task`` is a dotted ``"package.module:function"`` taking one JSON-able dict and returning one;
+``error`` is ``{"code", "message", "hint"}`` (a ZooError's ``reason`` or class name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from zoo_cli.services.store import StateDB
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+Done = Callable[[str, "dict | None", "dict | None"], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    request_hash: str
+    signer: str
+    state: str
+    payload: dict
+    result: dict | None
+    error: dict | None
+    attempts: int
+    completions: int
+    created: float
+    updated: float
+
+    def public(self) -> dict:
+        """The job as the API returns it."""
+        return {"id": self.id, "kind": self.kind, "state": self.state, "signer": self.signer,
+                "result": self.result, "error": self.error, "attempts": self.attempts,
+                "created": self.created, "updated": self.updated}
+
+
+def request_hash(kind: str, body: dict) -> str:
+    """Idempotency key: sha256 of the canonical JSON body (signing headers excluded)."""
+    canon = json.dumps({"kind": kind, "body": body}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+class JobStore:
+    def __init__(self, db: StateDB):
+        self.db = db
+
+    _COLS = "id, kind, request_hash, signer, state, payload, result, error, attempts, completions, created, updated"
+
+    def _row(self, row) -> Job:
+        (id_, kind, rh, signer, state, payload, result, error, attempts, completions, created, updated) = row
+        return Job(id_, kind, rh, signer, state, json.loads(payload), json.loads(result) if result else None,
+                   json.loads(error) if error else None, attempts, completions, created, updated)
+
+    def create(self, kind: str, body: dict, signer: str, payload: dict) -> tuple[Job, bool]:
+        """The job for this request, created if new: ``(job, created)``."""
+        import sqlite3
+
+        rh = request_hash(kind, body)
+        now = time.time()
+        try:
+            self.db.execute(f"INSERT INTO jobs({self._COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (rh[:32], kind, rh, signer, QUEUED, json.dumps(payload), None, None, 0, 0, now, now))
+            created = True
+        except sqlite3.IntegrityError:
+            created = False
+        job = self.by_hash(rh)
+        assert job is not None
+        return job, created
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE id = ?", (job_id,))
+        return self._row(rows[0]) if rows else None
+
+    def by_hash(self, rh: str) -> Job | None:
+        rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE request_hash = ?", (rh,))
+        return self._row(rows[0]) if rows else None
+
+    def unfinished(self) -> list[Job]:
+        rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE state IN (?, ?) ORDER BY created", (QUEUED, RUNNING))
+        return [self._row(r) for r in rows]
+
+    def start(self, job_id: str) -> None:
+        self.db.execute("UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ? WHERE id = ? AND state IN (?, ?)",
+                        (RUNNING, time.time(), job_id, QUEUED, RUNNING))
+
+    def finish(self, job_id: str, result: dict | None, error: dict | None) -> bool:
+        """Record the outcome once; False when the job had already finished."""
+        cur = self.db.execute(
+            "UPDATE jobs SET state = ?, result = ?, error = ?, completions = completions + 1, updated = ? "
+            "WHERE id = ? AND state IN (?, ?)",
+            (DONE if error is None else FAILED, json.dumps(result) if result is not None else None,
+             json.dumps(error) if error is not None else None, time.time(), job_id, QUEUED, RUNNING))
+        return cur.rowcount == 1
+
+
+class JobExecutor(Protocol):
+    """Where jobs run (see the module docstring)."""
+
+    def submit(self, job_id: str, task: str, payload: dict, done: Done) -> None: ...
+
+    def active(self) -> set[str]: ...
+
+    def shutdown(self) -> None: ...
+
+
+def run_task(task: str, payload: dict) -> tuple[dict | None, dict | None]:
+    """Import and run ``task`` (``module:function``); errors become ``{code, message, hint}``."""
+    import importlib
+
+    from zoo_cli.errors import ZooError
+
+    module, _, name = task.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    try:
+        return fn(payload), None
+    except ZooError as err:
+        return None, {"code": getattr(err, "reason", None) or type(err).__name__, "message": err.message,
+                      "hint": err.hint or ""}
+    except Exception as err:  # noqa: BLE001 - reported as the job's error, never lost
+        return None, {"code": "internal_error", "message": f"{type(err).__name__}: {err}", "hint": ""}
+
+
+class LocalProcessExecutor:
+    """A process pool on this machine (spawned workers: no fork of a threaded server).
+    Workers stay alive between jobs, so heavy imports and models load once per worker."""
+
+    def __init__(self, workers: int = 1):
+        from zoo_cli.childproc import worker_pool
+
+        self._pool = worker_pool(workers)
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, job_id: str, task: str, payload: dict, done: Done) -> None:
+        with self._lock:
+            if job_id in self._active:
+                return
+            self._active.add(job_id)
+        future = self._pool.submit(run_task, task, payload)
+
+        def finished(f) -> None:
+            with self._lock:
+                self._active.discard(job_id)
+            try:
+                result, error = f.result()
+            except Exception as err:  # noqa: BLE001 - a worker that died (e.g. OOM-killed)
+                result, error = None, {"code": "worker_failed", "message": f"{type(err).__name__}: {err}", "hint": "retry"}
+            done(job_id, result, error)
+
+        future.add_done_callback(finished)
+
+    def active(self) -> set[str]:
+        with self._lock:
+            return set(self._active)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class JobRunner:
+    """Store + executor: accept, run, record once, and resume unfinished jobs at start."""
+
+    def __init__(self, store: JobStore, executor: JobExecutor, tasks: dict[str, str], log=None):
+        self.store, self.executor, self.tasks = store, executor, tasks
+        self.log = log or (lambda *a, **k: None)
+
+    def accept(self, kind: str, body: dict, signer: str, payload: dict) -> tuple[Job, bool]:
+        job, created = self.store.create(kind, body, signer, payload)
+        if created:
+            self.log("job_accepted", job=job.id, kind=kind, signer=signer)
+            self._run(job)
+        return job, created
+
+    def resume(self) -> int:
+        """Resubmit every job a previous process accepted but did not finish."""
+        jobs = self.store.unfinished()
+        for job in jobs:
+            self.log("job_resumed", job=job.id, kind=job.kind, attempts=job.attempts)
+            self._run(job)
+        return len(jobs)
+
+    def _run(self, job: Job) -> None:
+        self.store.start(job.id)
+        self.executor.submit(job.id, self.tasks[job.kind], job.payload, self._done)
+
+    def _done(self, job_id: str, result: dict | None, error: dict | None) -> None:
+        recorded = self.store.finish(job_id, result, error)
+        self.log("job_finished", job=job_id, ok=error is None, recorded=recorded,
+                 **({"error": error.get("code")} if error else {}))

@@ -1,0 +1,366 @@
+"""The verifier's side of `zoo verifier serve`: request checks, evaluations, signatures, evaluation sets.
+
+Run by the holder of a VERIFIER key in its own ``$ZOO_HOME`` (``--account`` selects the key).
+An owner asks for a report on a new generation; the checks that need only the chain run
+before a job is accepted (:func:`check_evaluation`, :func:`check_specialization`), the rest
+in the job (:func:`evaluation_job`, :func:`specialization_job`): fetch the container, open
+the content key the owner wrapped for this verifier's KeyRegistry keys, evaluate on the
+verifier's **private** evaluation set, sign. Every refusal raises a ZooError carrying a
+stable ``reason`` (the API's error code); nothing is signed before every check passed.
+
+Evaluation sets are the verifier's own (workflows/reports.py, the same sets a local-key
+verifier uses): drawn here, sealed to the verifier's keys only, their Merkle root and the
+ciphertext's CID registered on-chain; retired after ``rotate_every`` evaluations, after
+seven days, or by `zoo verifier rotate`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from zoo_cli.config import Settings, load_settings
+from zoo_cli.errors import (
+    BadInput,
+    IntegrityError,
+    NotFound,
+    OperationFailed,
+    PermissionDenied,
+    ZooError,
+)
+from zoo_cli.workflows.session import Session
+
+MAX_TASKS = 5
+MAX_DEADLINE_AHEAD_S = 7 * 86_400
+
+
+def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "", status: int | None = None) -> ZooError:
+    """A ZooError whose ``reason`` is the service's stable error code (``status``: its HTTP
+    status when the class's default does not fit)."""
+    err = cls(message, hint=hint or None)
+    err.reason = reason  # type: ignore[attr-defined]
+    err.status = status  # type: ignore[attr-defined]
+    return err
+
+
+# -- settings crossing into job workers ----------------------------------------------------
+def settings_payload(settings: Settings) -> dict:
+    """The fields a job worker needs to rebuild the service's Settings (JSON-able)."""
+    return {"home": str(settings.home), "network": settings.network, "rpc": settings.rpc, "ipfs": settings.ipfs,
+            "account": settings.account,
+            "password_file": str(settings.password_file) if settings.password_file else None}
+
+
+def settings_from(payload: dict) -> Settings:
+    p = payload["settings"]
+    s = load_settings(home=p["home"], network=p["network"], rpc=p["rpc"], ipfs=p["ipfs"], account=p["account"],
+                      password_file=p["password_file"])
+    return s
+
+
+def verifier_dir(settings: Settings) -> Path:
+    return settings.home / "verifier"
+
+
+def _config(settings: Settings) -> dict:
+    return dict(settings.file_config.get("verifier") or {})
+
+
+# -- identity ---------------------------------------------------------------------------------
+def identity(settings: Settings) -> dict:
+    """Who this service is: the verifier address, chain, contracts, role, published keys.
+    Publishes the verifier's encryption keys to the KeyRegistry when missing (owners wrap
+    content keys to them)."""
+    from zoo_cli.workflows.keys import bundle_from_registry, publish_keys
+    from zoo_cli.workflows.reports import has_verifier_role
+
+    with Session(settings) as s:
+        role = has_verifier_role(s, s.address)
+        if not role:
+            raise PermissionDenied(
+                f"{s.address} does not hold the VERIFIER role on this deployment",
+                hint="the deployer grants it (ZooModelNFT.grantRole(VERIFIER_ROLE, ADDRESS)); "
+                     "serve with the verifier's --account")
+        published = bundle_from_registry(s, s.address) == s.keys.public_bundle() or publish_keys(s)
+        return {"verifier": s.address, "chain_id": s.client.chain_id, "nft": s.nft.address,
+                "specializations": s.contract("ModelSpecialization").address,
+                "verifier_role": role, "keys_published": bool(published),
+                "allowed_bases": sorted(allowed_bases(settings))}
+
+
+def allowed_bases(settings: Settings) -> dict[str, str]:
+    """Base hashes this verifier evaluates -> the base it loads: the built-in zoo-tiny and the
+    folders listed in ``[verifier] bases = [...]`` of config.toml."""
+    return dict(_allowed(str(settings.cache), tuple(_config(settings).get("bases") or [])))
+
+
+@functools.cache
+def _allowed(cache: str, extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from zoo_cli.engine.base import resolve_base
+
+    return tuple((resolve_base(name, Path(cache)).hash_hex, name) for name in ("zoo-tiny", *extra))
+
+
+# -- checks before a job is accepted ------------------------------------------------------------
+def _hex32(value, field: str) -> bytes:
+    try:
+        b = bytes.fromhex(str(value).removeprefix("0x"))
+    except ValueError:
+        b = b""
+    if len(b) != 32:
+        raise refusal(BadInput, "bad_request", f"{field} must be 32 bytes of hex")
+    return b
+
+
+def _check_token(s: Session, token_id: int, signer: str, generation: int, deadline: int) -> dict:
+    from zoo_cli.workflows.models import read_record
+
+    try:
+        rec = read_record(s, token_id)
+    except NotFound:
+        raise refusal(NotFound, "unknown_token", f"token {token_id} does not exist") from None
+    except ZooError as err:
+        if "nonexistent" in err.message.lower() or "not exist" in err.message.lower():
+            raise refusal(NotFound, "unknown_token", f"token {token_id} does not exist") from None
+        raise
+    owner = rec["owner"]
+    if signer.lower() != owner.lower():
+        approved = s.call(s.nft.functions.getApproved(token_id)) or ""
+        if approved.lower() != signer.lower() and not s.call(s.nft.functions.isApprovedForAll(owner, signer)):
+            raise refusal(PermissionDenied, "not_owner",
+                          f"{signer} neither owns token {token_id} nor is approved for it",
+                          f"sign with the owner's account ({owner})")
+    if int(rec["generation"]) != int(generation):
+        raise refusal(OperationFailed, "stale_generation",
+                      f"token {token_id} is at generation {rec['generation']}, not {generation}",
+                      "train on the current generation and ask again", status=409)
+    now = s.now()
+    if int(deadline) <= now:
+        raise refusal(OperationFailed, "deadline_passed", f"the deadline {deadline} has passed (chain time {now})",
+                      "ask again with a later deadline")
+    if int(deadline) > now + MAX_DEADLINE_AHEAD_S:
+        raise refusal(BadInput, "deadline_too_far", f"deadline more than {MAX_DEADLINE_AHEAD_S}s ahead")
+    base_hex = "0x" + bytes(rec["baseModel"]).hex()
+    if base_hex not in allowed_bases(s.settings):
+        raise refusal(PermissionDenied, "base_not_allowed",
+                      f"this verifier does not evaluate base model {base_hex}",
+                      "ask a verifier that holds this base (GET /v1/verifier lists allowed_bases)")
+    return rec
+
+
+def _check_tasks(tasks) -> list[str]:
+    from zoo_cli.engine.schemas import DOMAINS
+
+    tasks = list(tasks or [])
+    if not tasks or len(tasks) > MAX_TASKS or len(set(tasks)) != len(tasks) or any(t not in DOMAINS for t in tasks):
+        raise refusal(BadInput, "bad_tasks", f"tasks must be 1-{MAX_TASKS} distinct domains of: {', '.join(DOMAINS)}")
+    return sorted(tasks)
+
+
+def check_evaluation(settings: Settings, signer: str, body: dict) -> dict:
+    """On-chain checks of an evaluation request; returns the job payload."""
+    from zoo_cli.storage.cids import parse_cid
+    from zoo_cli.storage.container import digest_from_cid
+
+    tasks = _check_tasks(body["tasks"])
+    new_hash = _hex32(body["model_hash"], "model_hash")
+    _hex32(body["dataset_root"], "dataset_root")
+    try:
+        if digest_from_cid(parse_cid(body["model_cid"])) != new_hash:
+            raise refusal(BadInput, "hash_mismatch", "model_hash is not the digest of model_cid")
+        parse_cid(body["key_envelope"])
+    except ZooError:
+        raise
+    except Exception:  # noqa: BLE001 - any unparsable CID
+        raise refusal(BadInput, "bad_request", "model_cid and key_envelope must be CIDs") from None
+    if int(body["ops"]) <= 0:
+        raise refusal(BadInput, "bad_request", "ops must be positive")
+    with Session(settings) as s:
+        _check_token(s, int(body["token_id"]), signer, int(body["generation"]), int(body["deadline"]))
+    return {"settings": settings_payload(settings), "signer": signer, "body": {**body, "tasks": tasks}}
+
+
+def check_specialization(settings: Settings, signer: str, body: dict) -> dict:
+    from zoo_cli.storage.cids import parse_cid
+    from zoo_cli.workflows.specialize import EARNED
+
+    if not 0 <= int(body["spec"]) < len(EARNED):
+        raise refusal(BadInput, "bad_request", f"spec must be 0-{len(EARNED) - 1}")
+    try:
+        parse_cid(body["key_envelope"])
+    except Exception:  # noqa: BLE001
+        raise refusal(BadInput, "bad_request", "key_envelope must be a CID") from None
+    with Session(settings) as s:
+        rec = _check_token(s, int(body["token_id"]), signer, int(body["generation"]), int(body["deadline"]))
+        if bytes(rec["modelHash"]) == bytes(32):
+            raise refusal(NotFound, "not_trained", f"token {body['token_id']} has no trained version")
+    return {"settings": settings_payload(settings), "signer": signer, "body": body}
+
+
+# -- the jobs ---------------------------------------------------------------------------------
+def _open_container(s: Session, cid: str, envelope_cid: str) -> tuple[dict[str, bytes], dict]:
+    """Decrypt a container with the key the owner wrapped for this verifier; every failure is
+    a clean refusal (``bad_container`` or ``wrong_key``)."""
+    from zoo_cli.storage.container import open_envelope, open_model, read_manifest
+    from zoo_cli.storage.envelope import key_id
+
+    try:
+        manifest = read_manifest(s.storage, cid)
+        if not isinstance(manifest, dict) or manifest.get("kind") != "zoo-model":
+            raise ValueError("not a zoo model container")
+    except ZooError as err:
+        if err.type_name == "BackendUnreachable":
+            raise
+        raise refusal(IntegrityError, "bad_container", f"{cid} is not a readable model container: {err.message}") from None
+    except Exception as err:  # noqa: BLE001 - hostile bytes of any shape
+        raise refusal(IntegrityError, "bad_container", f"{cid} is not a model container: {err}") from None
+    try:
+        key = open_envelope(s.storage, envelope_cid, s.address, s.keys)
+    except Exception as err:  # noqa: BLE001
+        raise refusal(PermissionDenied, "wrong_key",
+                      f"the key envelope {envelope_cid} holds no key this verifier can open ({type(err).__name__})",
+                      "wrap the content key to the verifier's KeyRegistry keys") from None
+    if (manifest.get("payload") or {}).get("key_id") != key_id(key).hex():
+        raise refusal(PermissionDenied, "wrong_key", "the wrapped key is not this container's content key")
+    try:
+        files = open_model(s.storage, cid, content_key=key)
+    except Exception as err:  # noqa: BLE001
+        raise refusal(IntegrityError, "bad_container", f"the container's payload does not decrypt: {err}") from None
+    return files, manifest
+
+
+def _evaluate(s: Session, base_hash: bytes, files: dict[str, bytes], tasks: list[str], *, with_base: bool = False) -> dict:
+    from zoo_cli.engine.base import resolve_base
+    from zoo_cli.engine.evaluate import evaluate
+
+    bases = allowed_bases(s.settings)
+    base = resolve_base(bases["0x" + bytes(base_hash).hex()], s.settings.cache)
+    adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+    if not adapter:
+        raise refusal(IntegrityError, "bad_container", "the container holds no adapter to evaluate")
+    from zoo_cli.workflows import reports
+
+    every = int(_config(s.settings).get("rotate_every") or reports.EVAL_SET_MAX_USES)
+    found = reports.eval_set_for(s, s.signer, tasks, max_uses=every)
+    found["records"] = reports.load_eval_records(s, found["cid"], tasks, s.signer)
+    try:
+        scores, perf = evaluate(base, adapter, found["records"])
+        base_scores, base_perf = evaluate(base, None, found["records"]) if with_base else ({}, 0)
+    except ZooError as err:
+        raise refusal(IntegrityError, "bad_container", f"the adapter does not load on its base: {err.message}") from None
+    except Exception as err:  # noqa: BLE001 - a crafted adapter (shapes, dtypes, config)
+        raise refusal(IntegrityError, "bad_container", f"the adapter does not load on its base: {type(err).__name__}") from None
+    return {"eval_set": found["eval_set"], "records": len(found["records"]), "task_scores": scores,
+            "performance": perf, "base_task_scores": base_scores, "base_performance": base_perf}
+
+
+def evaluation_job(payload: dict) -> dict:
+    """Worker entry: evaluate a new generation and sign its TrainingReport."""
+    from zoo_cli.workflows.reports import build_report, sign_report
+
+    settings = settings_from(payload)
+    body, signer = payload["body"], payload["signer"]
+    token_id, generation = int(body["token_id"]), int(body["generation"])
+    with Session(settings) as s:
+        files, manifest = _open_container(s, body["model_cid"], body["key_envelope"])
+        if int(manifest.get("token_id", -1)) != token_id or int(manifest.get("generation", -1)) != generation + 1:
+            raise refusal(IntegrityError, "bad_container",
+                          f"the container is not generation {generation + 1} of token {token_id}")
+        rec = _check_token(s, token_id, signer, generation, int(body["deadline"]))
+        if (manifest.get("base_model") or {}).get("hash") != "0x" + bytes(rec["baseModel"]).hex():
+            raise refusal(IntegrityError, "bad_container", "the container names another base model than the token's")
+        ev = _evaluate(s, rec["baseModel"], files, body["tasks"])
+        report = build_report(
+            token_id=token_id, generation=generation, parent_hash=bytes(rec["modelHash"]),
+            new_hash=_hex32(body["model_hash"], "model_hash"), dataset_root=_hex32(body["dataset_root"], "dataset_root"),
+            eval_set=_hex32(ev["eval_set"], "eval_set"), ops=int(body["ops"]), performance=int(ev["performance"]),
+            task_scores=ev["task_scores"], deadline=int(body["deadline"]))
+        signature = sign_report(s, report, s.signer)
+        quality = quality_proof(s, token_id=token_id, generation=generation + 1, model_hash=report["newHash"],
+                                dataset_root=report["datasetRoot"], ops=int(body["ops"]), quality=int(report["quality"]),
+                                score=int(report["performance"]), deadline=int(body["deadline"]))
+        return {"report": report, "signature": signature, "verifier": s.address, "quality_proof": quality, **ev}
+
+
+def specialization_job(payload: dict) -> dict:
+    """Worker entry: evaluate the token's current generation on the specialization's domain
+    and sign a SpecializationProof when it qualifies (MIN_SCORE, MIN_GAIN over the base)."""
+    from eth_utils import keccak
+
+    from zoo_cli.workflows.models import cid_of, public_metadata
+    from zoo_cli.workflows.specialize import EARNED, MIN_GAIN, MIN_SCORE, domain_of, sign_proof
+
+    settings = settings_from(payload)
+    body, signer = payload["body"], payload["signer"]
+    token_id, spec = int(body["token_id"]), int(body["spec"])
+    domain = domain_of(spec)
+    with Session(settings) as s:
+        rec = _check_token(s, token_id, signer, int(body["generation"]), int(body["deadline"]))
+        cid = cid_of(rec["modelHash"])
+        files, _ = _open_container(s, cid, body["key_envelope"])
+        ev = _evaluate(s, rec["baseModel"], files, [domain], with_base=True)
+        score, base_score = int(ev["task_scores"].get(domain, ev["performance"])), int(
+            ev["base_task_scores"].get(domain, ev["base_performance"]))
+        if score < MIN_SCORE or score - base_score < MIN_GAIN:
+            raise refusal(OperationFailed, "not_qualified",
+                          f"token {token_id} scores {score / 100:.2f}% on the verifier's {domain} set "
+                          f"(base {base_score / 100:.2f}%); {EARNED[spec]} needs {MIN_SCORE / 100:.2f}% "
+                          f"and {MIN_GAIN / 100:.0f} points over the base",
+                          f"train it more on {domain} interactions: zoo train {token_id} DATA.jsonl")
+        meta = public_metadata(s, rec["metadataURI"])
+        experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or int(rec["trainingOps"])
+        evidence = {"token_id": token_id, "generation": int(rec["generation"]), "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
+                    "eval_set": ev["eval_set"], "domain": domain, "score": score, "records": ev["records"]}
+        proof = {"modelId": token_id, "generation": int(rec["generation"]), "modelHash": "0x" + bytes(rec["modelHash"]).hex(),
+                 "spec": spec, "score": score, "experience": experience, "successRate": score,
+                 "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
+                 "evalSet": ev["eval_set"], "deadline": int(body["deadline"])}
+        return {"proof": proof, "signature": sign_proof(s, proof, s.signer), "verifier": s.address, "score": score,
+                "base_score": base_score, "experience": experience, "eval_set": ev["eval_set"], "records": ev["records"]}
+
+
+# -- quality proofs (TrainingRewards.rewardTraining, the seed's entry point) -------------------
+QUALITY_FIELDS = [
+    {"name": "modelId", "type": "uint256"},
+    {"name": "generation", "type": "uint256"},
+    {"name": "modelHash", "type": "bytes32"},
+    {"name": "datasetRoot", "type": "bytes32"},
+    {"name": "opsCount", "type": "uint256"},
+    {"name": "quality", "type": "uint256"},
+    {"name": "score", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def quality_proof(s: Session, *, token_id: int, generation: int, model_hash: str, dataset_root: str, ops: int,
+                  quality: int, score: int, deadline: int) -> dict:
+    """A VERIFIER-signed EIP-712 QualityProof (domain "TrainingRewards" v1) for generation
+    ``generation`` (the one the update creates) of ``token_id`` with ``model_hash``; with
+    ``training_data`` and ``quality_proof``, the two byte strings rewardTraining takes."""
+    from eth_abi import encode
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    rewards = s.contract("TrainingRewards")
+    proof = {"modelId": token_id, "generation": generation, "modelHash": model_hash, "datasetRoot": dataset_root,
+             "opsCount": ops, "quality": quality, "score": score, "deadline": deadline}
+    typed = {**proof, "modelHash": _hex32(model_hash, "modelHash"), "datasetRoot": _hex32(dataset_root, "datasetRoot")}
+    msg = encode_typed_data(domain_data={"name": "TrainingRewards", "version": "1", "chainId": s.client.chain_id,
+                                         "verifyingContract": rewards.address},
+                            message_types={"QualityProof": QUALITY_FIELDS}, message_data=typed)
+    signature = bytes(Account.sign_message(msg, private_key=s.signer.key).signature)
+    struct = "(" + ",".join(f["type"] for f in QUALITY_FIELDS) + ")"
+    encoded = encode([struct, "bytes"], [tuple(typed[f["name"]] for f in QUALITY_FIELDS), signature])
+    return {"proof": proof, "signature": "0x" + signature.hex(), "rewards": rewards.address,
+            "training_data": "0x" + encode(["bytes32", "uint256"], [typed["datasetRoot"], ops]).hex(),
+            "quality_proof": "0x" + encoded.hex()}
+
+
+def rotate(settings: Settings) -> dict:
+    """`zoo verifier rotate`: retire every current set; the next evaluation of each task
+    draws and registers a fresh one."""
+    from zoo_cli.workflows.reports import retire_eval_sets
+
+    with Session(settings) as s:
+        return retire_eval_sets(s, s.signer)
