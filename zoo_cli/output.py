@@ -81,6 +81,34 @@ def note(settings: Settings, message: str) -> None:
     sys.stderr.flush()
 
 
+def notice_sink(settings: Settings | None) -> Callable[[str, str], None]:
+    """How the command layer renders notices from the layers below (zoo_cli/notices.py):
+    notes on stderr unless --quiet; transient status lines only on a terminal, never under
+    --quiet or --json."""
+    quiet = bool(settings and settings.quiet)
+    transient = sys.stderr.isatty() and not quiet and not (settings and settings.json)
+    shown = [False]
+
+    def render_notice(kind: str, text: str) -> None:
+        if kind == "note":
+            if not quiet:
+                if shown[0]:
+                    sys.stderr.write("\r\033[K")
+                    shown[0] = False
+                sys.stderr.write(clean(text) + "\n")
+                sys.stderr.flush()
+        elif kind == "wait" and transient:
+            sys.stderr.write("\r\033[K" + clean(text, one_line=True))
+            sys.stderr.flush()
+            shown[0] = True
+        elif kind == "waited" and shown[0]:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            shown[0] = False
+
+    return render_notice
+
+
 def warn(message: str) -> None:
     sys.stderr.write(f"warning: {clean(message)}\n")
     sys.stderr.flush()

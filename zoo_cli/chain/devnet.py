@@ -422,10 +422,11 @@ class Devnet:
             return
         except Timeout:
             pass
-        import sys
 
         limit = float(os.environ.get("ZOO_LOCK_WAIT", "600"))
-        print("waiting for another zoo process to finish writing to the devnet…", file=sys.stderr, flush=True)
+        from zoo_cli.notices import note
+
+        note("waiting for another zoo process to finish writing to the devnet…")
         try:
             self._lock.acquire(timeout=max(0.0, limit - 0.5))
         except Timeout:

@@ -9,7 +9,6 @@ lock so concurrent processes never collide.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,8 +201,10 @@ def wait_receipt(client, tx_hash: str, *, timeout: float = RECEIPT_TIMEOUT_S,
 
     deadline = time.monotonic() + timeout
     delay = 0.05
-    tty = progress is None and sys.stderr.isatty()
+    from zoo_cli import notices
+
     started = time.monotonic()
+    shown = False
     try:
         while True:
             try:
@@ -219,15 +220,14 @@ def wait_receipt(client, tx_hash: str, *, timeout: float = RECEIPT_TIMEOUT_S,
             waited = time.monotonic() - started
             if progress is not None:
                 progress(f"waiting for {tx_hash[:10]}… {waited:.0f}s")
-            elif tty and waited > 1:
-                sys.stderr.write(f"\rwaiting for transaction {tx_hash[:10]}… {waited:.0f}s")
-                sys.stderr.flush()
+            elif waited > 1:
+                notices.waiting(f"waiting for transaction {tx_hash[:10]}… {waited:.0f}s")
+                shown = True
             time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
             delay = min(delay * 1.5, 1.0)
     finally:
-        if tty and time.monotonic() - started > 1:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        if shown:
+            notices.waited()
 
 
 def result_from_receipt(client, receipt) -> TxResult:

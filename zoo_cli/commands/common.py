@@ -59,7 +59,11 @@ def zoo_command(fn: Callable) -> Callable:
             if kwargs.get("json"):
                 settings = settings.with_(json=True)
         try:
-            return fn(*args, **kwargs)
+            from zoo_cli import notices
+            from zoo_cli.output import notice_sink
+
+            with notices.sink(notice_sink(settings)):
+                return fn(*args, **kwargs)
         except typer.Exit:
             raise
         except ZooError as err:

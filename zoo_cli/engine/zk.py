@@ -633,8 +633,9 @@ def evm_verifier_artifact(zk_root: Path, config: pol.PolicyConfig | None = None,
                 raise OperationFailed(f"ezkl create_evm_verifier failed (exit {proc.returncode}): "
                                       f"{proc.stderr.decode()[-800:]}", hint="rerun with --verbose")
             if os.environ.get("ZOO_DEBUG"):
-                print(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}",
-                      file=sys.stderr)
+                from zoo_cli.notices import note
+
+                note(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}")
         words = _read_vka(vka)
         source = sol.read_text()
         contracts = _solc_compile(zk_root, source, "ZkVerifier")

@@ -117,7 +117,6 @@ def _fsync_path(path: str) -> None:
 
 def _flock_waiting(fd: int, op: int, path: Path) -> None:
     """flock ``fd``; on contention print one progress note on stderr and wait (bounded)."""
-    import sys
     import time
 
     try:
@@ -126,7 +125,9 @@ def _flock_waiting(fd: int, op: int, path: Path) -> None:
     except BlockingIOError:
         pass
     limit = float(os.environ.get("ZOO_LOCK_WAIT", "600"))
-    print("waiting for another zoo process to finish with the blockstore…", file=sys.stderr, flush=True)
+    from zoo_cli.notices import note
+
+    note("waiting for another zoo process to finish with the blockstore…")
     deadline = time.monotonic() + limit
     while True:
         try:

@@ -115,9 +115,9 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
                 and int(started["result"]["generation"]) != int(rec["generation"])):
             # interrupted before its update was signed, and another update has landed since:
             # this run's work is for a generation that is gone, so start over from the token now
-            from zoo_cli.output import note
+            from zoo_cli.notices import note
 
-            note(settings, f"token {token_id} changed since the interrupted run "
+            note(f"token {token_id} changed since the interrupted run "
                            f"(generation {started['result']['generation']} -> {rec['generation']}): starting over")
             j.finish()
             j = s.journal(*key)
