@@ -143,8 +143,10 @@ def test_zk_proof_of_evaluation(zoo_env: Zoo, defi_data: Path, zk_cache: Path, o
     for name, (doc, error, check) in cases.items():
         path = tmp_path / f"{zoo.backend}-{name}.json"
         path.write_text(json.dumps(doc))
-        local = zoo("verify-proof", token, "--proof", path, expect=1).data
+        res = zoo("verify-proof", token, "--proof", path, expect=1)
+        local = res.data
         assert not local["ok"] and not local["checks"][check], (name, local)
+        assert res.stderr.startswith("error: the proof for token") and "\nhint: " in res.stderr, res.stderr
         onchain = zoo("prove", token, "--proof", path, expect=1)
         assert _error_type(onchain) == error, (name, onchain)
     assert zoo("show", token).data["zk_performance"] == proved["accuracy"]  # unchanged

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, NoReturn, Optional
 
 import typer
 
@@ -107,6 +107,17 @@ def zoo_command(fn: Callable) -> Callable:
             raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper
+
+
+def fail_with_result(settings, data, err: ZooError, human=None) -> NoReturn:
+    """End a command whose result is also a failure (a report that found problems: `data
+    check`, `history --verify`, `zk verify`): the report as usual (stdout; the one JSON
+    document under --json), then the error line and hint on stderr, exit ``err.code``."""
+    from zoo_cli import output
+
+    output.render(settings, data, human)
+    output.error_line(err.message, err.hint)
+    raise typer.Exit(err.code)
 
 
 def new_app(help_text: str) -> typer.Typer:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, new_app, settings_of, zoo_command
+from zoo_cli.commands.common import JsonOpt, fail_with_result, new_app, settings_of, zoo_command
 
 data_app = new_app(
     "Interaction datasets: JSON Lines, one event per line, in the domains defi, gaming, "
@@ -63,18 +63,11 @@ def check(
     if data["valid"]:
         output.render(s, data, human)
         return
-    if s.json:
-        import sys
+    from zoo_cli.errors import BadInput
 
-        output.emit_json(data)
-        sys.stderr.write(f"error: {data['bad_lines']} bad line(s) in {data['path']}\nhint: see them all with "
-                         f"`zoo data check {data['path']}`, fix them or train with --skip-invalid\n")
-    else:
-        import sys
-
-        sys.stderr.write(output.clean(human(data)) + "\n")
-        sys.stderr.write(f"error: {data['bad_lines']} bad line(s) in {data['path']}\nhint: fix them or train with --skip-invalid\n")
-    raise typer.Exit(2)
+    fail_with_result(s, data, BadInput(
+        f"{data['bad_lines']} bad line(s) in {data['path']}",
+        hint=f"fix them or train with --skip-invalid (every bad line: zoo data check {data['path']})"), human)
 
 
 @data_app.command("import")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from zoo_cli.commands.common import DeviceOpt, JsonOpt, TokenArg, settings_of, zoo_command
+from zoo_cli.commands.common import DeviceOpt, JsonOpt, TokenArg, fail_with_result, settings_of, zoo_command
 
 
 def register(app: typer.Typer) -> None:
@@ -129,15 +129,13 @@ def history(
             lines.append("all links verified" if d["ok"] else "VERIFICATION FAILED")
         return "\n".join(lines)
 
-    output.render(s, data, human)
-    if not data["ok"]:
+    if data["ok"]:
+        output.render(s, data, human)
+    else:
         bad = [c for c in data["checks"] if c["ok"] is False]
         err = VerificationFailed(
             f"{len(bad)} check(s) failed for token {token}: "
             + "; ".join(f"{c['link']} (gen {c['generation']})" for c in bad[:4]),
             hint="the stored model or its history does not match the chain; see the ✗ lines",
         )
-        # the report is the result (stdout, JSON under --json); the error line + hint go to
-        # stderr in both modes, as for every other failing command
-        output.error_line(err.message, err.hint)
-        raise typer.Exit(err.code)
+        fail_with_result(s, data, err, human)

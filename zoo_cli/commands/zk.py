@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, TokenArg, new_app, settings_of, zoo_command
+from zoo_cli.commands.common import JsonOpt, TokenArg, fail_with_result, new_app, settings_of, zoo_command
 
 SrsOpt = Annotated[
     Optional[Path],
@@ -79,11 +79,19 @@ def verify_proof(
 
     s = settings_of(ctx, json=json)
     data = run(s, token, proof_file=proof, srs=srs)
-    output.render(s, data, lambda d: output.kv(
-        [("token", d["token_id"]), ("result", "valid" if d["ok"] else "INVALID")]
-        + [(k, "ok" if v else "FAILED") for k, v in d["checks"].items()]))
-    if not data["ok"]:
-        raise typer.Exit(1)
+    def human(d):
+        return output.kv([("token", d["token_id"]), ("result", "valid" if d["ok"] else "INVALID")]
+                         + [(k, "ok" if v else "FAILED") for k, v in d["checks"].items()])
+
+    if data["ok"]:
+        output.render(s, data, human)
+        return
+    from zoo_cli.errors import VerificationFailed
+
+    failed = [k for k, v in data["checks"].items() if not v]
+    fail_with_result(s, data, VerificationFailed(
+        f"the proof for token {token} does not verify: {', '.join(failed) or 'invalid'}",
+        hint="prove again with `zoo prove` on the token's current policy, or check --proof/--srs"), human)
 
 
 @zoo_command
