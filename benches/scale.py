@@ -95,7 +95,7 @@ class Builder:
         from zoo_cli.chain.devnet import open_devnet
         from zoo_cli.chain.keystore import DEV_PRIVATE_KEYS
         from zoo_cli.config import load_settings
-        from zoo_cli.storage.backend import open_storage
+        from zoo_cli.storage.stores import open_storage
 
         self.home = home
         dep = json.loads(next((home / "deployments").glob("*.json")).read_text())

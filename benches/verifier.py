@@ -165,9 +165,12 @@ def run(evals: int, workers: int, steps: int) -> dict:
                 (home / "deployments").mkdir(parents=True)
                 shutil.copy(record, home / "deployments" / record.name)
                 (tmp / "k").write_text(key)
-                zoo({**_env(home, node.url, ipfs), "ZOO_PASSWORD": "zoo-dev"}, "account", "import", name,
-                    "--private-key-file", tmp / "k")
-                envs[name] = _env(home, node.url, ipfs)
+                # each party's own password (an imported key is never unlocked with the dev one)
+                pw = tmp / f"{name}.pw"
+                pw.write_text(f"{name}-password\n")
+                pw.chmod(0o600)
+                envs[name] = {**_env(home, node.url, ipfs), "ZOO_PASSWORD_FILE": str(pw)}
+                zoo(envs[name], "account", "import", name, "--private-key-file", tmp / "k")
             data = tmp / "defi.jsonl"
             zoo(deployer, "data", "synth", "--domain", "defi", "--n", 600, "--seed", 1, "-o", data)
             port = free_port()
@@ -175,9 +178,14 @@ def run(evals: int, workers: int, steps: int) -> dict:
             t0 = time.monotonic()
             service = subprocess.Popen(ZOO + ["--account", "verifier", "verifier", "serve", "--port", str(port),
                                               "--workers", str(workers), "--rate-limit", "100000"],
-                                       env=envs["verifier"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       env=envs["verifier"], stdout=subprocess.DEVNULL,
+                                       stderr=open(tmp / "service.err", "wb"),  # noqa: SIM115
                                        start_new_session=True)
-            out["openapi_s"] = _wait_ready(url, service)
+            try:
+                out["openapi_s"] = _wait_ready(url, service)
+            except RuntimeError:
+                raise RuntimeError("verifier service did not start: "
+                                   + (tmp / "service.err").read_text(errors="replace")[-1500:]) from None
             out["ready_s"] = time.monotonic() - t0
 
             local_token = zoo(deployer, "mint", "--name", "bench-local")["token_id"]

@@ -16,42 +16,15 @@ The record is saved after every step, so an interrupted deployment resumes.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+# the artifacts live in chain/abi.py; re-exported for the callers that import them from here
+from zoo_cli.chain.abi import artifact_names, iter_artifacts, load_artifact  # noqa: F401
 from zoo_cli.errors import NotFound, OperationFailed
 from zoo_cli.fsutil import atomic_write
-
-
-# -- artifacts ------------------------------------------------------------------------
-def _artifact_dir():
-    return resources.files("zoo_cli.chain") / "artifacts"
-
-
-def artifact_names() -> list[str]:
-    d = _artifact_dir()
-    return sorted(p.name[:-5] for p in d.iterdir() if p.name.endswith(".json"))
-
-
-@functools.cache
-def load_artifact(name: str) -> dict:
-    """``{contract, abi, bytecode, deployedBytecode, ...}`` of a committed artifact."""
-    path = _artifact_dir() / f"{name}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NotFound(f"no contract artifact {name!r}",
-                       hint="run `make contracts` (or reinstall zoo)") from None
-
-
-def iter_artifacts() -> Iterator[dict]:
-    for name in artifact_names():
-        yield load_artifact(name)
 
 
 def _hex_bytes(code) -> bytes:

@@ -133,7 +133,7 @@ def error_registry() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """selector -> (name, arg names, arg types) over every committed artifact."""
     from eth_utils import keccak
 
-    from zoo_cli.chain.contracts import iter_artifacts
+    from zoo_cli.chain.abi import iter_artifacts
 
     registry: dict[bytes, tuple[str, list[str], list[str]]] = {}
     for artifact in iter_artifacts():

@@ -278,7 +278,7 @@ _EVENT_REGISTRY: dict[bytes, list[dict]] | None = None
 def _event_registry() -> dict[bytes, list[dict]]:
     global _EVENT_REGISTRY
     if _EVENT_REGISTRY is None:
-        from zoo_cli.chain.contracts import iter_artifacts
+        from zoo_cli.chain.abi import iter_artifacts
 
         _EVENT_REGISTRY = {}
         for artifact in iter_artifacts():
@@ -332,7 +332,7 @@ def decode_events(receipt) -> list[Event]:
 def deploy_result(client, account, artifact, *args, value: int = 0,
                   progress: Callable[[str], None] | None = None) -> TxResult:
     """Deploy ``artifact`` (a name in zoo_cli/chain/artifacts or an artifact dict)."""
-    from zoo_cli.chain.contracts import load_artifact
+    from zoo_cli.chain.abi import load_artifact
 
     art = load_artifact(artifact) if isinstance(artifact, str) else artifact
     factory = client.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _storage(s):
-    from zoo_cli.storage.backend import open_storage
+    from zoo_cli.storage.stores import open_storage
 
     return open_storage(s)
 

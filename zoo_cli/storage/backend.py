@@ -226,16 +226,3 @@ def load_json(backend: StorageBackend, cid: CidLike):
         return json.loads(backend.read(cid))
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntegrityError(f"{cid} is not JSON: {exc}") from None
-
-
-def open_storage(settings) -> StorageBackend:
-    """Embedded blockstore in ``settings.ipfs_dir`` unless ``settings.ipfs`` names a Kubo RPC API
-    (``/ip4/H/tcp/P``, ``/dns/H/tcp/P``, or ``http://H:P``). The embedded store asks
-    ``settings.gateways`` (IPFS trustless gateways) for blocks it lacks, hash-checking each."""
-    if not getattr(settings, "ipfs", None):
-        from zoo_cli.storage.embedded import EmbeddedStore
-
-        return EmbeddedStore(settings.ipfs_dir, gateways=tuple(getattr(settings, "gateways", ()) or ()))
-    from zoo_cli.storage.kubo import KuboStore
-
-    return KuboStore(settings.ipfs)

@@ -50,7 +50,7 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
             continue
         from zoo_cli.storage.container import read_manifest
         from zoo_cli.storage.envelope import key_id
-        from zoo_cli.workflows.models import cid_of
+        from zoo_cli.workflows.records import cid_of
 
         cid = cid_of(rec["modelHash"])
         manifest = read_manifest(session.storage, cid)
@@ -65,7 +65,7 @@ def granted_key(session: Session, rec: dict) -> bytes | None:
     free grants); the key must match the current container's key id."""
     from zoo_cli.storage.container import open_envelope, read_manifest
     from zoo_cli.storage.envelope import key_id
-    from zoo_cli.workflows.models import cid_of, public_metadata
+    from zoo_cli.workflows.records import cid_of, public_metadata
 
     entry = (public_metadata(session, rec["metadataURI"]).get("key_envelopes") or {}).get(session.address.lower())
     cid = cid_of(rec["modelHash"])

@@ -245,7 +245,7 @@ def _deliver(s: Session, o: dict) -> dict:
         raise NotFound(f"buyer {o['buyer']} of order {oid} has published no encryption keys",
                        hint=f"the buyer runs `zoo --account {o['buyer']} account publish-keys`")
     if o["kind_id"] == DATA:
-        from zoo_cli.workflows.data_market import data_key
+        from zoo_cli.workflows.data_keys import data_key
 
         key, cid = data_key(s, token_id)
     else:
@@ -437,7 +437,7 @@ def arbiters(s: Session) -> list[str]:
 def _order_key(s: Session, o: dict) -> tuple[bytes, str]:
     """The seller's key of order ``o`` (content key, or data key) and the container CID."""
     if o["kind_id"] == DATA:
-        from zoo_cli.workflows.data_market import data_key
+        from zoo_cli.workflows.data_keys import data_key
 
         return data_key(s, o["token_id"])
     from zoo_cli.workflows.models import read_record
@@ -540,7 +540,7 @@ def _check_revealed(s: Session, o: dict, ref: str) -> tuple[bytes | None, str | 
         return key, cid, checks
     if o["kind_id"] == DATA:
         from zoo_cli.storage.container import open_model
-        from zoo_cli.workflows.data_market import records_root
+        from zoo_cli.workflows.data_keys import records_root
 
         want = bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"])))
         got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))

@@ -6,9 +6,11 @@ from typing import Any
 
 from zoo_cli.errors import NotFound, PermissionDenied
 from zoo_cli.units import stage_for
+
+# the record helpers live in workflows/records.py (below keys.py); re-exported here
+from zoo_cli.workflows.records import ZERO32, cid_of, public_metadata  # noqa: F401
 from zoo_cli.workflows.session import Session
 
-ZERO32 = b"\0" * 32
 DOMAIN_LABELS = {"defi": "DeFi", "gaming": "Gaming", "nft": "NFT", "social": "Social", "governance": "DAO"}
 
 
@@ -24,15 +26,6 @@ def _hex(b: bytes) -> str:
     return "0x" + bytes(b).hex()
 
 
-def cid_of(model_hash: bytes) -> str | None:
-    """The container CID recovered from the on-chain digest (None before the first version)."""
-    if bytes(model_hash) == ZERO32:
-        return None
-    from zoo_cli.storage.container import cid_from_digest
-
-    return str(cid_from_digest(bytes(model_hash)))
-
-
 def require_exists(session: Session, token_id: int) -> None:
     total = session.call(session.nft.functions.totalMinted())
     if token_id < 1 or token_id > total:
@@ -44,18 +37,6 @@ def read_record(session: Session, token_id: int) -> dict:
     require_exists(session, token_id)
     raw = session.call(session.nft.functions.getModelMetadata(token_id))
     return dict(zip(meta_fields(session), raw))
-
-
-def public_metadata(session: Session, uri: str) -> dict:
-    """The tokenURI JSON (ipfs://CID) from storage; {} when absent or unreadable."""
-    if not uri or not uri.startswith("ipfs://"):
-        return {}
-    from zoo_cli.storage.backend import load_json
-
-    try:
-        return load_json(session.storage, uri[len("ipfs://"):])
-    except Exception:  # noqa: BLE001 - public metadata is informative only
-        return {}
 
 
 def summary(session: Session, rec: dict, meta: dict | None = None) -> dict:

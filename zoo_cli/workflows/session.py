@@ -46,7 +46,7 @@ class Session:
     @property
     def storage(self):
         if self._storage is None:
-            from zoo_cli.storage.backend import open_storage
+            from zoo_cli.storage.stores import open_storage
 
             self._storage = open_storage(self.settings)
         return self._storage
