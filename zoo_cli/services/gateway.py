@@ -242,10 +242,10 @@ def create_app(store, *, index: PublishedIndex | None = None, log: Callable[...,
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response, StreamingResponse
+    from multiformats import varint
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from zoo_cli.storage.car import encode_header
-    from zoo_cli.storage.dagpb import _varint
     from zoo_cli.storage.embedded import _name
 
     index = index or PublishedIndex(store)
@@ -301,7 +301,7 @@ def create_app(store, *, index: PublishedIndex | None = None, log: Callable[...,
                        "X-Content-Type-Options": "nosniff", "Cache-Control": IMMUTABLE}
             if fmt == "raw":
                 return Response(b"", headers=headers)
-            body = b"" if head else _varint(len(h := encode_header([]))) + h
+            body = b"" if head else varint.encode(len(h := encode_header([]))) + h
             return Response(body, headers=headers)
         cid = _parse_cid(cid_text)
         cb = bytes(cid)
@@ -351,10 +351,10 @@ def create_app(store, *, index: PublishedIndex | None = None, log: Callable[...,
         header = encode_header([cid])
 
         def stream() -> Iterator[bytes]:
-            yield _varint(len(header)) + header
+            yield varint.encode(len(header)) + header
             try:
                 for bcb, block in car_blocks(store, cb, segments, scope, byte_range, dups):
-                    yield _varint(len(bcb) + len(block)) + bcb + block
+                    yield varint.encode(len(bcb) + len(block)) + bcb + block
             except Exception as err:  # noqa: BLE001 - mid-stream: end the CAR (the client checks it)
                 log("car_aborted", cid=_name(cb), error=f"{type(err).__name__}: {err}"[:200])
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from multiformats import CID
+from multiformats import CID, varint
 
 from zoo_cli.errors import BadInput
-from zoo_cli.storage.dagpb import _varint
 
 
 def _bad(path: str, why: str) -> BadInput:
@@ -103,11 +102,11 @@ def _read_varint(fh: BinaryIO) -> int | None:
 def write_car(fh: BinaryIO, roots: list[CID], blocks: Iterator[tuple[CID, bytes]]) -> int:
     """Write a CAR v1 stream; returns the number of blocks written."""
     header = encode_header(roots)
-    fh.write(_varint(len(header)) + header)
+    fh.write(varint.encode(len(header)) + header)
     count = 0
     for cid, block in blocks:
         raw = bytes(cid)
-        fh.write(_varint(len(raw) + len(block)) + raw)
+        fh.write(varint.encode(len(raw) + len(block)) + raw)
         fh.write(block)
         count += 1
     return count
@@ -117,20 +116,12 @@ def _read_cid(buf: bytes) -> tuple[CID, int]:
     """Split a binary CID (v1, or v0 = bare sha2-256 multihash) off the front of ``buf``."""
     if buf[:2] == b"\x12\x20":
         return CID.decode(bytes(buf[:34])), 34
+    view = memoryview(buf)
     pos = 0
     for _ in range(3):  # version, codec, hash function
-        while buf[pos] & 0x80:
-            pos += 1
-        pos += 1
-    length = 0
-    shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        length |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
+        pos += varint.decode_raw(view[pos:])[1]
+    length, used, _ = varint.decode_raw(view[pos:])
+    pos += used
     end = pos + length
     return CID.decode(bytes(buf[:end])), end
 

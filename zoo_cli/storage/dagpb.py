@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from multiformats import varint
+
 from zoo_cli.errors import IntegrityError
 
 # UnixFS data types
@@ -41,24 +43,12 @@ class UnixFSData:
     blocksizes: list[int] = field(default_factory=list)
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def _key(field_no: int, wire: int) -> bytes:
-    return _varint((field_no << 3) | wire)
+    return varint.encode((field_no << 3) | wire)
 
 
 def _bytes_field(field_no: int, value: bytes) -> bytes:
-    return _key(field_no, 2) + _varint(len(value)) + value
+    return _key(field_no, 2) + varint.encode(len(value)) + value
 
 
 def encode_link(link: PBLink) -> bytes:
@@ -66,7 +56,7 @@ def encode_link(link: PBLink) -> bytes:
         _bytes_field(1, link.hash)
         + _bytes_field(2, link.name.encode("utf-8"))
         + _key(3, 0)
-        + _varint(link.tsize)
+        + varint.encode(link.tsize)
     )
 
 
@@ -80,13 +70,13 @@ def encode_node(node: PBNode) -> bytes:
 
 
 def encode_unixfs(d: UnixFSData) -> bytes:
-    out = bytearray(_key(1, 0) + _varint(d.type))
+    out = bytearray(_key(1, 0) + varint.encode(d.type))
     if d.data:
         out += _bytes_field(2, d.data)
     if d.filesize is not None:
-        out += _key(3, 0) + _varint(d.filesize)
+        out += _key(3, 0) + varint.encode(d.filesize)
     for size in d.blocksizes:
-        out += _key(4, 0) + _varint(size)
+        out += _key(4, 0) + varint.encode(size)
     return bytes(out)
 
 
