@@ -14,6 +14,7 @@ import typer
 
 from zoo_cli import __version__
 from zoo_cli.commands import register_all
+from zoo_cli.commands.common import JSON_HELP
 from zoo_cli.config import load_settings
 
 app = typer.Typer(
@@ -48,8 +49,8 @@ def main(
     gateway: Annotated[Optional[list[str]], typer.Option("--gateway", metavar="URL", help="IPFS trustless gateway URL to fetch missing blocks from (every block hash-checked); repeatable, tried in order [env: ZOO_GATEWAYS; config: gateways].", show_default=False)] = None,
     account: Annotated[Optional[str], typer.Option("--account", help="Account name or address [env: ZOO_ACCOUNT].", show_default=False)] = None,
     password_file: Annotated[Optional[str], typer.Option("--password-file", help="File holding the keystore password [env: ZOO_PASSWORD_FILE; ZOO_PASSWORD also read].", show_default=False)] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations.")] = False,
+    json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations (accepted for scripts: no zoo command asks today).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print results and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug logs on stderr.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,

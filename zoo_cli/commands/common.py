@@ -10,21 +10,17 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Annotated, Any, Callable, NoReturn, Optional
+from typing import Annotated, Any, Callable, NoReturn
 
 import typer
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, ZooError
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+JSON_HELP = "Print exactly one JSON document on stdout."
+JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA GPU, else Apple MPS, else CPU), cpu, cuda[:N] or mps. GPUs run bf16/fp16 autocast.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 TokenArg = Annotated[int, typer.Argument(help="Token id of the model NFT.", min=0, show_default=False)]
-AccountOpt = Annotated[
-    Optional[str],
-    typer.Option("--account", help="Account name or address (default: `account` in config.toml).", show_default=False),
-]
 
 
 def settings_of(ctx: typer.Context, *, json: bool = False, account: str | None = None) -> Settings:
