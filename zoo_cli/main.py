@@ -91,7 +91,9 @@ def run() -> None:
         completion_init()
     usage_errors, aborts = _click_exceptions()
     try:
-        rv = app(standalone_mode=False)
+        command = typer.main.get_command(app)
+        polish_help(command)
+        rv = command(standalone_mode=False, prog_name="zoo")
     except usage_errors as err:  # bad flag/argument: same contract as ZooError
         _usage_error(err)
     except aborts:
@@ -101,6 +103,94 @@ def run() -> None:
         sys.stderr.write("error: interrupted\nhint: rerun the same command to resume\n")
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+# Metavars for options whose type says little (Click would print <str>, <int range>),
+# matching the words the help prose uses.
+_METAVARS = (("duration", "DURATION"), ("address", "ADDR"), ("url", "URL"), ("amount", "AMOUNT"),
+             ("price", "AMOUNT"), ("file", "FILE"), ("folder", "DIR"), ("directory", "DIR"))
+
+
+def _annotation(param):
+    """The parameter's Python type (Optional[X] and list[X] unwrapped), or None."""
+    import typing
+
+    ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    for _ in range(3):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        if not args:
+            break
+        ann = args[0]
+    return ann
+
+
+def _metavar(param) -> str | None:
+    """A readable metavar for a Click parameter that has none (None: leave it)."""
+    import enum
+    from pathlib import Path
+
+    if getattr(param, "metavar", None) or getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    ann = _annotation(param)
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return None  # the choices are listed
+    if getattr(param, "param_type_name", "") == "argument":
+        return (param.name or "ARG").upper()
+    text = f"{param.name} {param.help or ''}".lower()
+    for word, metavar in _METAVARS:
+        if word in text:
+            return metavar
+    if ann is Path:
+        return "FILE"
+    if ann is int:
+        return "N"
+    if ann is float:
+        return "NUMBER"
+    return (param.name or "VALUE").strip("_").upper()
+
+
+def _first_sentence(help_text: str) -> str:
+    import re
+
+    para = " ".join(help_text.strip().split("\n\n")[0].split())
+    m = re.search(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.(\s|$)", para)
+    return para[: m.start() + 1] if m else para
+
+
+def _plain_argument(param) -> None:
+    """Typer prints a required argument as ``{token}`` in the usage line and ``<int range>``
+    after its name; show ``TOKEN`` / ``[TOKEN]`` as the prose does (presentation only:
+    parsing is untouched)."""
+    name = (param.metavar or param.name or "ARG").upper()
+    shown = name if param.required else f"[{name}]"
+    if param.nargs != 1:
+        shown += "..."
+    param._usage_display_name = lambda: shown
+    param.display_type_rich = lambda *a, **k: ""
+
+
+def polish_help(command) -> None:
+    """Make ``--help`` read like the docs: metavars TOKEN, FILE, ADDR, DURATION instead of
+    ``<str>`` / ``{token}``; examples kept on one line (no rewrapping that splits an
+    address); a command list that shows each command's whole first sentence."""
+    seen = set()
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        if id(cmd) in seen:
+            continue
+        seen.add(id(cmd))
+        for param in cmd.params:
+            metavar = _metavar(param)
+            if metavar:
+                param.metavar = metavar
+            if getattr(param, "param_type_name", "") == "argument" and hasattr(param, "_usage_display_name"):
+                _plain_argument(param)
+        if cmd.help:
+            cmd.help = cmd.help.replace("\n\nExample:", "\n\n\b\nExample:").replace("\n\nExamples:", "\n\n\b\nExamples:")
+            if not cmd.short_help:
+                cmd.short_help = _first_sentence(cmd.help)
+        stack.extend(getattr(cmd, "commands", {}).values())
 
 
 def _click_exceptions() -> tuple[tuple, tuple]:

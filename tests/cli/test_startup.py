@@ -63,3 +63,24 @@ def test_completions_are_fresh():
 def test_completion_script_names_zoo():
     r = subprocess.run([sys.executable, "-m", "zoo_cli", "completions", "bash"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and "_ZOO_COMPLETE" in r.stdout
+
+
+def test_help_reads_like_the_docs():
+    """Metavars as the prose writes them, examples on one line, whole first sentences in the
+    command list (issue 18 polish); presentation only."""
+    import os
+
+    def help_of(*args):
+        return subprocess.run([sys.executable, "-m", "zoo_cli", *args, "--help"], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "80"}, cwd=ROOT, check=True).stdout
+
+    grant = help_of("lease", "grant")
+    assert "Usage: zoo lease grant [OPTIONS] TOKEN\n" in grant
+    assert "--to ADDR" in grant and "--for DURATION" in grant and "<str>" not in grant and "<int range>" not in grant
+    assert "Example: zoo lease grant 1 --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --for 7d" in grant
+    train = help_of("train")
+    assert "[OPTIONS] TOKEN DATA" in train and "--steps N" in train and "--verifier-url URL" in train
+    top = " ".join(help_of().split())
+    assert "completions Print the completion script for SHELL (e.g. `zoo completions bash >" in top
+    commands = help_of().split("Commands:")[1]
+    assert "...\n" not in commands  # no first sentence cut short
