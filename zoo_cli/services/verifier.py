@@ -7,8 +7,10 @@
     GET  /v1/specializations/{id}
     GET  /healthz
 
-The routes parse, authenticate and hand over to zoo_cli/workflows/verifier.py; jobs run on
-the executor (a local process pool) and persist in ``$ZOO_HOME/verifier/state.db``.
+The routes parse, authenticate and hand over to zoo_cli/workflows/verifier.py; jobs persist in
+``$ZOO_HOME/verifier/state.db``. Checks, keys and signatures stay in this process; only the
+evaluation itself (a work order: container ciphertext, its content key, the evaluation
+records) runs on the executor — a local process pool, or a Ray cluster (``--ray``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from zoo_cli.config import Settings
 from zoo_cli.services.http import ApiError, ServiceConfig, api_error_from, create_app
 
 MAX_BODY = 16 * 1024
-TASKS = {"evaluation": "zoo_cli.workflows.verifier:evaluation_job",
-         "specialization": "zoo_cli.workflows.verifier:specialization_job"}
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Cid = Annotated[str, Field(min_length=8, max_length=120, pattern=r"^[A-Za-z0-9]+$")]
@@ -86,7 +86,8 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
     def start() -> None:
         try:
             state["identity"] = wf.identity(settings)
-            state["runner"] = JobRunner(store, LocalProcessExecutor(workers), TASKS, log)
+            state["runner"] = JobRunner(store, LocalProcessExecutor(workers), wf.job_tasks(settings), log,
+                                        service_threads=max(2, workers))
             resumed = state["runner"].resume()
             log("ready", verifier=state["identity"]["verifier"], chain_id=state["identity"]["chain_id"], resumed=resumed)
         except ZooError as err:
@@ -108,7 +109,7 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
         finally:
             runner = state.get("runner")
             if runner is not None:
-                runner.executor.shutdown()
+                runner.shutdown()
             log("shutdown", pending=len(store.unfinished()))
             db.close()
 
