@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
+from e2e.zoocli import Zoo
 from eth_account import Account
 
-from e2e.zoocli import Zoo
 from zoo_cli.errors import ZooError
 
 DEV0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
