@@ -33,7 +33,8 @@ def serve(
     Stops gracefully on SIGTERM; accepted jobs persist and resume at the next start.
 
     Example: ZOO_HOME=~/.zoo-verifier zoo --account verifier verifier serve --port 8765
-    Example: zoo --account verifier verifier serve --ray 10.0.0.5:6379
+
+    On a Ray cluster (docs/verifier.md): zoo --account verifier verifier serve --ray 10.0.0.5:6379
     """
     from zoo_cli.services.verifier import serve_verifier
 

@@ -83,7 +83,13 @@ class RayExecutor:
                 return
             finally:
                 started.set()
-            self._collect()
+            try:
+                self._collect()
+            finally:  # from this thread, before it ends: a clean stop of a local cluster
+                try:
+                    self._ray.shutdown()
+                except Exception:  # noqa: BLE001, S110 - stopping anyway
+                    pass
 
         self._collector = threading.Thread(target=connect_and_collect, name="ray-jobs", daemon=True)
         self._collector.start()
@@ -111,11 +117,7 @@ class RayExecutor:
             self._stopped = True
             self._pending.clear()
         self._wake.set()
-        self._collector.join(timeout=10)
-        try:
-            self._ray.shutdown()
-        except Exception:  # noqa: BLE001, S110 - shutting down anyway
-            pass
+        self._collector.join(timeout=60)
 
     def _collect(self) -> None:
         ray = self._ray
