@@ -306,7 +306,7 @@ def _bench_verifier_ray(rows: list, notes: list) -> None:
                          sp >= 1.7))
             notes.append(f"verifier fan-out on {label}: start-up {one['startup_s']:.1f} s / {two['startup_s']:.1f} s "
                          f"(1 / 2 workers, excluded), overhead per job {v[f'{kind}_overhead_per_job_s'] * 1000:+.0f} ms "
-                         f"vs an in-process evaluation of {v['in_process_eval_s']:.2f} s, load average "
+                         f"(an evaluation: {one['worker_compute_s']:.2f} s in the worker), load average "
                          f"{two['load_before']:.1f} on {v['cpus']} CPUs")
     except Exception as exc:  # noqa: BLE001
         notes.append(f"verifier fan-out: not measured ({exc})")
