@@ -190,7 +190,7 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import,verifier "
+    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import,verifier,verifier_ray "
                     "(a subset prints its rows and leaves benches/results.json alone)")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -233,6 +233,8 @@ def main() -> int:
         _bench_data_import(rows, notes)
     if want("verifier"):
         _bench_verifier(rows, notes)
+    if want("verifier_ray"):
+        _bench_verifier_ray(rows, notes)
     return _report(rows, notes, t_start, write=not only)
 
 
@@ -287,6 +289,27 @@ def _bench_storage(rows: list, notes: list) -> None:
             rows.append((label, f"{st[f'{key}_mb_s']:.0f} MB/s", f"raw AES-256-GCM {raw:.0f} MB/s", f"{r:.2f}×", r >= 0.4))
     except Exception as exc:  # noqa: BLE001
         notes.append(f"storage: not measured ({exc})")
+
+
+def _bench_verifier_ray(rows: list, notes: list) -> None:
+    """benches/verifier_ray.py: 32 evaluation jobs on 1 vs 2 workers, Ray and the process pool."""
+    try:
+        v = _json_any([PY, "benches/verifier_ray.py", "--json"], 3600)
+        for kind, label in (("ray", "local Ray cluster"), ("pool", "process pool")):
+            if f"{kind}_speedup" not in v:
+                notes.append(f"verifier fan-out on {label}: not measured (Ray not installed)")
+                continue
+            one, two = (next(r for r in v["runs"] if r["executor"] == kind and r["workers"] == w) for w in (1, 2))
+            sp = v[f"{kind}_speedup"]
+            rows.append((f"verifier fan-out, {v['jobs']} evaluations, {label}: 2 vs 1 workers",
+                         f"{two['wall_s']:.1f} s", f"1 worker {one['wall_s']:.1f} s", f"{sp:.2f}× (target 1.7×)",
+                         sp >= 1.7))
+            notes.append(f"verifier fan-out on {label}: start-up {one['startup_s']:.1f} s / {two['startup_s']:.1f} s "
+                         f"(1 / 2 workers, excluded), overhead per job {v[f'{kind}_overhead_per_job_s'] * 1000:+.0f} ms "
+                         f"(an evaluation: {one['worker_compute_s']:.2f} s in the worker), load average "
+                         f"{two['load_before']:.1f} on {v['cpus']} CPUs")
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"verifier fan-out: not measured ({exc})")
 
 
 def _bench_verifier(rows: list, notes: list) -> None:

@@ -5,7 +5,9 @@ user's secrets: ``ZOO_PASSWORD``, ``ZOO_PASSWORD_FILE`` (the path to one), any v
 name says it holds a secret, and any variable whose value *is* the keystore password (read
 from ``ZOO_PASSWORD`` or the password file). A child's crash dump, its logs or a process
 listing (``/proc/<pid>/environ``) then cannot leak them. All ``subprocess`` use in zoo goes
-through :func:`run` (a test checks that no other module calls ``subprocess`` directly).
+through :func:`run` (a test checks that no other module calls ``subprocess`` directly); the
+services' worker processes come from :func:`worker_pool` or, on a Ray cluster, from
+:func:`ray_init`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -51,12 +54,49 @@ def run(argv: list[str], *, env_extra: Mapping[str, str] | None = None, **kwargs
     return subprocess.run(argv, env=child_env(env_extra), **kwargs)  # noqa: S603 (argv lists only)
 
 
+def scrub_environ() -> None:
+    """Drop this process's secrets from ``os.environ`` (what :func:`child_env` would not pass on)."""
+    keep = child_env()
+    for name in [k for k in os.environ if k not in keep]:
+        del os.environ[name]
+
+
 def worker_pool(workers: int):
     """A pool of zoo's own worker processes (``spawn``: no fork of a threaded server), for the
-    services' job executor. Unlike :func:`run`'s children these are zoo itself: they unlock
-    the service's keystore, so they keep the service's environment (password source
-    included) — they run no foreign program."""
+    services' job executor. Workers compute on the work orders the service hands them (the
+    service keeps its keystore and signs): each worker drops the password source and other
+    secrets from its environment as it starts (``scrub_environ``), so job code cannot reach
+    the keystore through it."""
     import concurrent.futures
     import multiprocessing
 
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=scrub_environ)
+
+
+_ENVIRON = threading.Lock()
+
+
+def ray_init(address: str, *, num_cpus: int | None = None, temp_dir: str | None = None):
+    """Connect this process to a Ray cluster and return the ``ray`` module (imported here,
+    lazily: an optional extra). ``address``: ``auto`` starts a local cluster (``num_cpus``
+    workers) whose processes inherit a scrubbed environment (:func:`child_env`: no password
+    source); ``ray://HOST:PORT`` (Ray Client) or ``HOST:PORT`` (the head's GCS) joins an
+    existing cluster, whose processes were started by its operator."""
+    import ray
+
+    opts = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    if address == "auto":
+        with _ENVIRON:  # the raylet and its workers copy os.environ as they start
+            saved = dict(os.environ)
+            os.environ.clear()
+            os.environ.update(child_env())
+            try:
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                         **({"_temp_dir": temp_dir} if temp_dir else {}), **opts)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+    else:
+        ray.init(address=address, **opts)
+    return ray

@@ -46,9 +46,32 @@ def test_no_module_starts_a_process_except_through_childproc():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            if any(n.split(".")[0] in ("subprocess", "multiprocessing", "pty") for n in names):
+            if any(n.split(".")[0] in ("subprocess", "multiprocessing", "pty", "ray") for n in names):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
                     and node.attr in ("system", "popen", "execv", "execve", "execvp", "spawnv", "posix_spawn")):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} os.{node.attr}")
     assert offenders == []
+
+
+def _environ() -> dict:
+    import os
+
+    return dict(os.environ)
+
+
+def test_service_pool_workers_drop_the_password_source(tmp_path, monkeypatch):
+    """Job workers compute on work orders; the service keeps its keystore and signs
+    (issue 17): a worker's environment names no password or password file."""
+    pw_file = tmp_path / "pw.txt"
+    pw_file.write_text("s3cret-from-file\n")
+    monkeypatch.setenv("ZOO_PASSWORD", "s3cret-env")
+    monkeypatch.setenv("ZOO_PASSWORD_FILE", str(pw_file))
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    pool = childproc.worker_pool(1)
+    try:
+        env = pool.submit(_environ).result(timeout=120)
+    finally:
+        pool.shutdown()
+    assert "ZOO_PASSWORD" not in env and "ZOO_PASSWORD_FILE" not in env
+    assert "s3cret" not in json.dumps(env) and env["ZOO_HOME"] == str(tmp_path)

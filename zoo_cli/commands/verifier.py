@@ -22,7 +22,8 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to bind (default 127.0.0.1: local only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8765,
-    workers: Annotated[int, typer.Option("--workers", help="Evaluation worker processes.", min=1)] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Evaluation worker processes (with --ray auto: the local cluster's CPUs).", min=1)] = 1,
+    ray: Annotated[str | None, typer.Option("--ray", help="Run evaluations on a Ray cluster: auto (start a local one), ray://HOST:PORT (Ray Client) or HOST:PORT (the head's GCS). Needs the cluster extra.", show_default=False)] = None,
     log_file: Annotated[Path | None, typer.Option("--log-file", help="Append JSON-line logs here instead of stderr.", show_default=False)] = None,
     rate_limit: Annotated[float, typer.Option("--rate-limit", help="Signed requests per minute per signer address.", min=1)] = 60,
 ) -> None:
@@ -32,12 +33,14 @@ def serve(
     Stops gracefully on SIGTERM; accepted jobs persist and resume at the next start.
 
     Example: ZOO_HOME=~/.zoo-verifier zoo --account verifier verifier serve --port 8765
+
+    On a Ray cluster (docs/verifier.md): zoo --account verifier verifier serve --ray 10.0.0.5:6379
     """
     from zoo_cli.services.verifier import serve_verifier
 
     s = settings_of(ctx)
     serve_verifier(s, host, port, workers=workers, log_file=log_file, address_per_minute=rate_limit,
-                   ip_per_minute=max(600.0, rate_limit * 10))
+                   ip_per_minute=max(600.0, rate_limit * 10), ray=ray)
 
 
 @verifier_app.command("rotate")

@@ -14,8 +14,15 @@ the local process pool without touching the services::
     active() -> set[str]                 # job ids submitted and not yet done
     shutdown()                           # stop accepting; running jobs are resumed at next start
 
-``task`` is a dotted ``"package.module:function"`` taking one JSON-able dict and returning one;
-``error`` is ``{"code", "message", "hint"}`` (a ZooError's ``reason`` or class name).
+``task`` is a dotted ``"package.module:function"`` taking one dict (JSON-able, or bytes
+values) and returning one; ``error`` is ``{"code", "message", "hint"}`` (a ZooError's
+``reason`` or class name).
+
+A job kind is either a plain task (the whole job runs in a worker) or a :class:`SplitTask`,
+which keeps every secret in the service process: ``prepare`` (service: checks, keys, the
+work order), ``compute`` (worker: the work order in, scores out) and ``finish`` (service:
+build and sign the result). The work order is never persisted; a job resumed after a
+restart is prepared again.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from zoo_cli.services.store import StateDB
 
@@ -129,17 +136,23 @@ def run_task(task: str, payload: dict) -> tuple[dict | None, dict | None]:
     """Import and run ``task`` (``module:function``); errors become ``{code, message, hint}``."""
     import importlib
 
-    from zoo_cli.errors import ZooError
-
     module, _, name = task.partition(":")
     fn = getattr(importlib.import_module(module), name)
     try:
         return fn(payload), None
-    except ZooError as err:
-        return None, {"code": getattr(err, "reason", None) or type(err).__name__, "message": err.message,
-                      "hint": err.hint or ""}
     except Exception as err:  # noqa: BLE001 - reported as the job's error, never lost
-        return None, {"code": "internal_error", "message": f"{type(err).__name__}: {err}", "hint": ""}
+        return None, job_error(err)
+
+
+def job_error(err: BaseException) -> dict:
+    """``{code, message, hint}`` of an exception: a ZooError's ``reason`` (or class name) and
+    its hint; anything else is an ``internal_error``."""
+    from zoo_cli.errors import ZooError
+
+    if isinstance(err, ZooError):
+        return {"code": getattr(err, "reason", None) or type(err).__name__, "message": err.message,
+                "hint": err.hint or ""}
+    return {"code": "internal_error", "message": f"{type(err).__name__}: {err}", "hint": ""}
 
 
 class LocalProcessExecutor:
@@ -179,12 +192,35 @@ class LocalProcessExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-class JobRunner:
-    """Store + executor: accept, run, record once, and resume unfinished jobs at start."""
+@dataclass(frozen=True)
+class SplitTask:
+    """A job kind whose secrets stay in the service process (module docstring).
 
-    def __init__(self, store: JobStore, executor: JobExecutor, tasks: dict[str, str], log=None):
+    ``prepare(payload) -> (work_order, context)`` and ``finish(context, worker_result) -> result``
+    run in the service (they may raise ZooErrors: the job fails with their reason);
+    ``compute`` is the ``"module:function"`` the executor runs on the work order."""
+
+    prepare: Callable[[dict], tuple[dict, Any]]
+    compute: str
+    finish: Callable[[Any, dict], dict]
+
+
+class JobRunner:
+    """Store + executor: accept, run, record once, and resume unfinished jobs at start.
+
+    ``tasks`` maps a job kind to a plain task (``"module:function"``) or a :class:`SplitTask`;
+    split tasks prepare and finish on ``service_threads`` threads of this process."""
+
+    def __init__(self, store: JobStore, executor: JobExecutor, tasks: dict[str, str | SplitTask], log=None,
+                 service_threads: int = 2):
+        import concurrent.futures
+
         self.store, self.executor, self.tasks = store, executor, tasks
         self.log = log or (lambda *a, **k: None)
+        self._service = concurrent.futures.ThreadPoolExecutor(max_workers=service_threads,
+                                                              thread_name_prefix="job-service")
+        self._inflight: set[str] = set()
+        self._lock = threading.Lock()
 
     def accept(self, kind: str, body: dict, signer: str, payload: dict) -> tuple[Job, bool]:
         job, created = self.store.create(kind, body, signer, payload)
@@ -201,11 +237,59 @@ class JobRunner:
             self._run(job)
         return len(jobs)
 
+    def active(self) -> set[str]:
+        """Jobs being prepared, computed or finished now."""
+        with self._lock:
+            return set(self._inflight)
+
+    def shutdown(self) -> None:
+        """Stop: queued preparations are dropped, running jobs resume at the next start."""
+        self._service.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown()
+
     def _run(self, job: Job) -> None:
+        with self._lock:
+            if job.id in self._inflight:
+                return
+            self._inflight.add(job.id)
         self.store.start(job.id)
-        self.executor.submit(job.id, self.tasks[job.kind], job.payload, self._done)
+        task = self.tasks[job.kind]
+        if isinstance(task, str):
+            self.executor.submit(job.id, task, job.payload, self._done)
+        else:
+            try:
+                self._service.submit(self._prepare, job, task)
+            except RuntimeError:  # shut down meanwhile: the job resumes at the next start
+                pass
+
+    def _prepare(self, job: Job, task: SplitTask) -> None:
+        try:
+            order, context = task.prepare(job.payload)
+        except Exception as err:  # noqa: BLE001 - a refusal (or a failure) is the job's error
+            self._done(job.id, None, job_error(err))
+            return
+
+        def computed(job_id: str, result: dict | None, error: dict | None) -> None:
+            if error is not None:
+                self._done(job_id, None, error)
+            else:
+                try:
+                    self._service.submit(self._finish, job_id, task, context, result)
+                except RuntimeError:  # shut down meanwhile: the job resumes at the next start
+                    pass
+
+        self.executor.submit(job.id, task.compute, order, computed)
+
+    def _finish(self, job_id: str, task: SplitTask, context: Any, computed: dict) -> None:
+        try:
+            result, error = task.finish(context, computed), None
+        except Exception as err:  # noqa: BLE001
+            result, error = None, job_error(err)
+        self._done(job_id, result, error)
 
     def _done(self, job_id: str, result: dict | None, error: dict | None) -> None:
+        with self._lock:
+            self._inflight.discard(job_id)
         recorded = self.store.finish(job_id, result, error)
         self.log("job_finished", job=job_id, ok=error is None, recorded=recorded,
                  **({"error": error.get("code")} if error else {}))

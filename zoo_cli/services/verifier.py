@@ -7,8 +7,10 @@
     GET  /v1/specializations/{id}
     GET  /healthz
 
-The routes parse, authenticate and hand over to zoo_cli/workflows/verifier.py; jobs run on
-the executor (a local process pool) and persist in ``$ZOO_HOME/verifier/state.db``.
+The routes parse, authenticate and hand over to zoo_cli/workflows/verifier.py; jobs persist in
+``$ZOO_HOME/verifier/state.db``. Checks, keys and signatures stay in this process; only the
+evaluation itself (a work order: container ciphertext, its content key, the evaluation
+records) runs on the executor — a local process pool, or a Ray cluster (``--ray``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from zoo_cli.config import Settings
 from zoo_cli.services.http import ApiError, ServiceConfig, api_error_from, create_app
 
 MAX_BODY = 16 * 1024
-TASKS = {"evaluation": "zoo_cli.workflows.verifier:evaluation_job",
-         "specialization": "zoo_cli.workflows.verifier:specialization_job"}
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Cid = Annotated[str, Field(min_length=8, max_length=120, pattern=r"^[A-Za-z0-9]+$")]
@@ -63,8 +63,10 @@ def _body_schema(model: type[BaseModel]) -> dict:
 
 
 def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_minute: float = 60,
-              ip_per_minute: float = 600):
-    """The verifier app for the verifier account of ``settings`` (its own home and keystore)."""
+              ip_per_minute: float = 600, ray: str | None = None):
+    """The verifier app for the verifier account of ``settings`` (its own home and keystore);
+    evaluations run on ``workers`` local processes, or on the Ray cluster ``ray``
+    (``auto``, ``ray://HOST:PORT`` or ``HOST:PORT``: services/ray_executor.py)."""
     import contextlib
 
     from fastapi.concurrency import run_in_threadpool
@@ -86,9 +88,17 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
     def start() -> None:
         try:
             state["identity"] = wf.identity(settings)
-            state["runner"] = JobRunner(store, LocalProcessExecutor(workers), TASKS, log)
+            if ray:
+                from zoo_cli.services.ray_executor import RayExecutor
+
+                executor = RayExecutor(ray, workers=workers)
+            else:
+                executor = LocalProcessExecutor(workers)
+            state["runner"] = JobRunner(store, executor, wf.job_tasks(settings), log,
+                                        service_threads=max(2, workers))
             resumed = state["runner"].resume()
-            log("ready", verifier=state["identity"]["verifier"], chain_id=state["identity"]["chain_id"], resumed=resumed)
+            log("ready", verifier=state["identity"]["verifier"], chain_id=state["identity"]["chain_id"], resumed=resumed,
+                executor=f"ray:{ray}" if ray else f"processes:{workers}")
         except ZooError as err:
             state["error"] = err
             log("start_failed", level="error", error=err.message, hint=err.hint)
@@ -108,7 +118,7 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
         finally:
             runner = state.get("runner")
             if runner is not None:
-                runner.executor.shutdown()
+                runner.shutdown()
             log("shutdown", pending=len(store.unfinished()))
             db.close()
 
@@ -192,15 +202,33 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
     return app
 
 
+def check_ray_address(address: str) -> str:
+    """``auto``, ``ray://HOST:PORT`` or ``HOST:PORT``, with Ray installed (the ``cluster`` extra)."""
+    import importlib.util
+    import re
+
+    from zoo_cli.errors import BadInput, NotFound
+
+    if address != "auto" and not re.fullmatch(r"(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", address):
+        raise BadInput(f"--ray {address!r} is not auto, ray://HOST:PORT or HOST:PORT",
+                       hint="zoo verifier serve --ray auto (a local cluster) or --ray HEAD_HOST:6379")
+    if importlib.util.find_spec("ray") is None:
+        raise NotFound("Ray is not installed (an optional extra)",
+                       hint="pip install 'zoo-cli[cluster]', or serve without --ray (local worker processes)")
+    return address
+
+
 def serve_verifier(settings: Settings, host: str, port: int, *, workers: int = 1, log_file: Path | None = None,
-                   address_per_minute: float = 60, ip_per_minute: float = 600) -> None:
+                   address_per_minute: float = 60, ip_per_minute: float = 600, ray: str | None = None) -> None:
     from zoo_cli.services.http import serve
     from zoo_cli.services.logs import JsonLog
 
+    if ray:
+        check_ray_address(ray)
     log = JsonLog(log_file, service="verifier")
     try:
         app = build_app(settings, workers=workers, log=log, address_per_minute=address_per_minute,
-                        ip_per_minute=ip_per_minute)
+                        ip_per_minute=ip_per_minute, ray=ray)
         serve(app, host, port, log=log)
     finally:
         log.close()

@@ -2,11 +2,13 @@
 
 Run by the holder of a VERIFIER key in its own ``$ZOO_HOME`` (``--account`` selects the key).
 An owner asks for a report on a new generation; the checks that need only the chain run
-before a job is accepted (:func:`check_evaluation`, :func:`check_specialization`), the rest
-in the job (:func:`evaluation_job`, :func:`specialization_job`): fetch the container, open
-the content key the owner wrapped for this verifier's KeyRegistry keys, evaluate on the
-verifier's **private** evaluation set, sign. Every refusal raises a ZooError carrying a
-stable ``reason`` (the API's error code); nothing is signed before every check passed.
+before a job is accepted (:func:`check_evaluation`, :func:`check_specialization`). A job is
+then split: the service process fetches the container, opens the content key the owner
+wrapped for this verifier's KeyRegistry keys and decrypts its **private** evaluation set
+(:func:`prepare_evaluation`); a worker evaluates (:func:`score_work_order`: the container's
+ciphertext, that key, the records in, scores out); the service signs
+(:func:`finish_evaluation`). Every refusal raises a ZooError carrying a stable ``reason``
+(the API's error code); nothing is signed before every check passed.
 
 Evaluation sets are the verifier's own (workflows/reports.py, the same sets a local-key
 verifier uses): drawn here, sealed to the verifier's keys only, their Merkle root and the
@@ -20,7 +22,7 @@ import functools
 import json
 from pathlib import Path
 
-from zoo_cli.config import Settings, load_settings
+from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BadInput,
     IntegrityError,
@@ -44,27 +46,15 @@ def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "", stat
     return err
 
 
-# -- settings crossing into job workers ----------------------------------------------------
-def settings_payload(settings: Settings) -> dict:
-    """The fields a job worker needs to rebuild the service's Settings (JSON-able)."""
-    return {"home": str(settings.home), "network": settings.network, "rpc": settings.rpc, "ipfs": settings.ipfs,
-            "account": settings.account,
-            "password_file": str(settings.password_file) if settings.password_file else None}
-
-
-def settings_from(payload: dict) -> Settings:
-    p = payload["settings"]
-    s = load_settings(home=p["home"], network=p["network"], rpc=p["rpc"], ipfs=p["ipfs"], account=p["account"],
-                      password_file=p["password_file"])
-    return s
-
-
 def verifier_dir(settings: Settings) -> Path:
     return settings.home / "verifier"
 
 
 def _config(settings: Settings) -> dict:
-    return dict(settings.file_config.get("verifier") or {})
+    """The ``[verifier]`` table of config.toml; a home made by `zoo init --dev` has a top-level
+    ``verifier = "dev9"`` (the local-key verifier account) instead, which configures nothing here."""
+    table = settings.file_config.get("verifier")
+    return dict(table) if isinstance(table, dict) else {}
 
 
 # -- identity ---------------------------------------------------------------------------------
@@ -178,7 +168,7 @@ def check_evaluation(settings: Settings, signer: str, body: dict) -> dict:
         raise refusal(BadInput, "bad_request", "ops must be positive")
     with Session(settings) as s:
         _check_token(s, int(body["token_id"]), signer, int(body["generation"]), int(body["deadline"]))
-    return {"settings": settings_payload(settings), "signer": signer, "body": {**body, "tasks": tasks}}
+    return {"signer": signer, "body": {**body, "tasks": tasks}}
 
 
 def check_specialization(settings: Settings, signer: str, body: dict) -> dict:
@@ -195,15 +185,23 @@ def check_specialization(settings: Settings, signer: str, body: dict) -> dict:
         rec = _check_token(s, int(body["token_id"]), signer, int(body["generation"]), int(body["deadline"]))
         if bytes(rec["modelHash"]) == bytes(32):
             raise refusal(NotFound, "not_trained", f"token {body['token_id']} has no trained version")
-    return {"settings": settings_payload(settings), "signer": signer, "body": body}
+    return {"signer": signer, "body": body}
 
 
 # -- the jobs ---------------------------------------------------------------------------------
-def _open_container(s: Session, cid: str, envelope_cid: str) -> tuple[dict[str, bytes], dict]:
-    """Decrypt a container with the key the owner wrapped for this verifier; every failure is
-    a clean refusal (``bad_container`` or ``wrong_key``)."""
-    from zoo_cli.storage.container import open_envelope, open_model, read_manifest
-    from zoo_cli.storage.envelope import key_id
+# A job is split (services/jobs.py SplitTask): the service process does every chain check,
+# opens the key envelope, draws the evaluation set and decrypts its records, then hands a
+# worker a *work order* — the container's encrypted payload, its content key, the base to
+# load and the evaluation records — and signs what the worker's scores make. A worker never
+# sees the keystore, its password, the signing key or the verifier's encryption keys.
+
+def _open_container(s: Session, cid: str, envelope_cid: str) -> tuple[bytes, bytes, dict]:
+    """``(content_key, encrypted payload, manifest)`` of a container, with the key the owner
+    wrapped for this verifier; the payload is authenticated here (AES-GCM) so a garbage
+    container is refused before an evaluation-set use is spent. Every failure is a clean
+    refusal (``bad_container`` or ``wrong_key``)."""
+    from zoo_cli.storage.container import open_envelope, read_manifest, unpack_files
+    from zoo_cli.storage.envelope import decrypt_bytes, key_id
 
     try:
         manifest = read_manifest(s.storage, cid)
@@ -224,55 +222,108 @@ def _open_container(s: Session, cid: str, envelope_cid: str) -> tuple[dict[str, 
     if (manifest.get("payload") or {}).get("key_id") != key_id(key).hex():
         raise refusal(PermissionDenied, "wrong_key", "the wrapped key is not this container's content key")
     try:
-        files = open_model(s.storage, cid, content_key=key)
+        payload = s.storage.read(s.storage.resolve(cid, "payload.enc"))
+        unpack_files(decrypt_bytes(key, payload))
     except Exception as err:  # noqa: BLE001
         raise refusal(IntegrityError, "bad_container", f"the container's payload does not decrypt: {err}") from None
-    return files, manifest
+    return key, payload, manifest
 
 
-def _evaluate(s: Session, base_hash: bytes, files: dict[str, bytes], tasks: list[str], *, with_base: bool = False) -> dict:
-    from zoo_cli.engine.base import resolve_base
-    from zoo_cli.engine.evaluate import evaluate
+def _work_order(s: Session, base_hash: bytes, key: bytes, payload: bytes, tasks: list[str], *,
+                with_base: bool = False) -> tuple[dict, dict]:
+    """The worker's work order and what the service keeps of the evaluation set (eval_set, records)."""
+    from zoo_cli.workflows import reports
 
     bases = allowed_bases(s.settings)
-    base = resolve_base(bases["0x" + bytes(base_hash).hex()], s.settings.cache)
+    base_hex = "0x" + bytes(base_hash).hex()
+    every = int(_config(s.settings).get("rotate_every") or reports.EVAL_SET_MAX_USES)
+    found = reports.eval_set_for(s, s.signer, tasks, max_uses=every)
+    records = reports.load_eval_records(s, found["cid"], tasks, s.signer)
+    order = {"base": bases[base_hex], "base_hash": base_hex, "content_key": key, "payload": payload,
+             "records": [r.model_dump(mode="json") for r in records], "with_base": with_base}
+    return order, {"eval_set": found["eval_set"], "records": len(records)}
+
+
+WORK_ORDER_FIELDS = frozenset({"base", "base_hash", "content_key", "payload", "records", "with_base"})
+
+
+def score_work_order(order: dict) -> dict:
+    """Worker entry (both job kinds): decrypt the container with the job's content key,
+    evaluate base + adapter on the records, return the scores only."""
+    from zoo_cli.config import default_cache
+    from zoo_cli.engine.base import resolve_base
+    from zoo_cli.engine.evaluate import evaluate
+    from zoo_cli.storage.container import unpack_files
+    from zoo_cli.storage.envelope import decrypt_bytes
+
+    if set(order) != WORK_ORDER_FIELDS:
+        raise refusal(BadInput, "bad_work_order", f"unexpected work order fields: {sorted(set(order) ^ WORK_ORDER_FIELDS)}")
+    try:
+        files = unpack_files(decrypt_bytes(bytes(order["content_key"]), bytes(order["payload"])))
+    except Exception as err:  # noqa: BLE001
+        raise refusal(IntegrityError, "bad_container", f"the container's payload does not decrypt: {err}") from None
+    base = resolve_base(order["base"], default_cache())
+    if base.hash_hex != order["base_hash"]:
+        raise refusal(IntegrityError, "base_mismatch",
+                      f"the worker's base {order['base']} hashes to {base.hash_hex}, not {order['base_hash']}",
+                      "install the same base model folders on every worker")
     adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
     if not adapter:
         raise refusal(IntegrityError, "bad_container", "the container holds no adapter to evaluate")
-    from zoo_cli.workflows import reports
-
-    every = int(_config(s.settings).get("rotate_every") or reports.EVAL_SET_MAX_USES)
-    found = reports.eval_set_for(s, s.signer, tasks, max_uses=every)
-    found["records"] = reports.load_eval_records(s, found["cid"], tasks, s.signer)
+    records = order["records"]
     try:
-        scores, perf = evaluate(base, adapter, found["records"])
-        base_scores, base_perf = evaluate(base, None, found["records"]) if with_base else ({}, 0)
+        scores, perf = evaluate(base, adapter, records)
+        base_scores, base_perf = evaluate(base, None, records) if order["with_base"] else ({}, 0)
     except ZooError as err:
         raise refusal(IntegrityError, "bad_container", f"the adapter does not load on its base: {err.message}") from None
     except Exception as err:  # noqa: BLE001 - a crafted adapter (shapes, dtypes, config)
         raise refusal(IntegrityError, "bad_container", f"the adapter does not load on its base: {type(err).__name__}") from None
-    return {"eval_set": found["eval_set"], "records": len(found["records"]), "task_scores": scores,
-            "performance": perf, "base_task_scores": base_scores, "base_performance": base_perf}
+    return {"task_scores": scores, "performance": perf, "base_task_scores": base_scores, "base_performance": base_perf}
 
 
-def evaluation_job(payload: dict) -> dict:
-    """Worker entry: evaluate a new generation and sign its TrainingReport."""
-    from zoo_cli.workflows.reports import build_report, sign_report
+def _scores(computed: dict) -> dict:
+    """The worker's answer, checked: it is data from another process (maybe another machine)."""
+    def bps(v) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10_000:
+            raise refusal(IntegrityError, "bad_worker_result", f"a worker returned a score out of range: {v!r}")
+        return v
 
-    settings = settings_from(payload)
+    try:
+        return {"task_scores": {str(k): bps(v) for k, v in dict(computed["task_scores"]).items()},
+                "performance": bps(computed["performance"]),
+                "base_task_scores": {str(k): bps(v) for k, v in dict(computed["base_task_scores"]).items()},
+                "base_performance": bps(computed["base_performance"])}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise refusal(IntegrityError, "bad_worker_result", "a worker returned no scores") from None
+
+
+def prepare_evaluation(settings: Settings, payload: dict) -> tuple[dict, dict]:
+    """Service side of an evaluation job: every check, the content key, the evaluation set;
+    returns ``(work order, context for finish_evaluation)``."""
     body, signer = payload["body"], payload["signer"]
     token_id, generation = int(body["token_id"]), int(body["generation"])
     with Session(settings) as s:
-        files, manifest = _open_container(s, body["model_cid"], body["key_envelope"])
+        key, enc, manifest = _open_container(s, body["model_cid"], body["key_envelope"])
         if int(manifest.get("token_id", -1)) != token_id or int(manifest.get("generation", -1)) != generation + 1:
             raise refusal(IntegrityError, "bad_container",
                           f"the container is not generation {generation + 1} of token {token_id}")
         rec = _check_token(s, token_id, signer, generation, int(body["deadline"]))
         if (manifest.get("base_model") or {}).get("hash") != "0x" + bytes(rec["baseModel"]).hex():
             raise refusal(IntegrityError, "bad_container", "the container names another base model than the token's")
-        ev = _evaluate(s, rec["baseModel"], files, body["tasks"])
+        order, ev = _work_order(s, rec["baseModel"], key, enc, body["tasks"])
+    return order, {"payload": payload, "parent_hash": "0x" + bytes(rec["modelHash"]).hex(), **ev}
+
+
+def finish_evaluation(settings: Settings, context: dict, computed: dict) -> dict:
+    """Service side: the worker's scores -> the signed TrainingReport and QualityProof."""
+    from zoo_cli.workflows.reports import build_report, sign_report
+
+    body = context["payload"]["body"]
+    token_id, generation = int(body["token_id"]), int(body["generation"])
+    ev = {"eval_set": context["eval_set"], "records": context["records"], **_scores(computed)}
+    with Session(settings) as s:
         report = build_report(
-            token_id=token_id, generation=generation, parent_hash=bytes(rec["modelHash"]),
+            token_id=token_id, generation=generation, parent_hash=_hex32(context["parent_hash"], "parent_hash"),
             new_hash=_hex32(body["model_hash"], "model_hash"), dataset_root=_hex32(body["dataset_root"], "dataset_root"),
             eval_set=_hex32(ev["eval_set"], "eval_set"), ops=int(body["ops"]), performance=int(ev["performance"]),
             task_scores=ev["task_scores"], deadline=int(body["deadline"]))
@@ -283,41 +334,65 @@ def evaluation_job(payload: dict) -> dict:
         return {"report": report, "signature": signature, "verifier": s.address, "quality_proof": quality, **ev}
 
 
-def specialization_job(payload: dict) -> dict:
-    """Worker entry: evaluate the token's current generation on the specialization's domain
-    and sign a SpecializationProof when it qualifies (MIN_SCORE, MIN_GAIN over the base)."""
-    from eth_utils import keccak
+def prepare_specialization(settings: Settings, payload: dict) -> tuple[dict, dict]:
+    """Service side of a specialization job: checks, content key, the domain's evaluation set."""
+    from zoo_cli.workflows.models import cid_of
+    from zoo_cli.workflows.specialize import domain_of
 
-    from zoo_cli.workflows.models import cid_of, public_metadata
-    from zoo_cli.workflows.specialize import EARNED, MIN_GAIN, MIN_SCORE, domain_of, sign_proof
-
-    settings = settings_from(payload)
     body, signer = payload["body"], payload["signer"]
     token_id, spec = int(body["token_id"]), int(body["spec"])
     domain = domain_of(spec)
     with Session(settings) as s:
         rec = _check_token(s, token_id, signer, int(body["generation"]), int(body["deadline"]))
-        cid = cid_of(rec["modelHash"])
-        files, _ = _open_container(s, cid, body["key_envelope"])
-        ev = _evaluate(s, rec["baseModel"], files, [domain], with_base=True)
-        score, base_score = int(ev["task_scores"].get(domain, ev["performance"])), int(
-            ev["base_task_scores"].get(domain, ev["base_performance"]))
-        if score < MIN_SCORE or score - base_score < MIN_GAIN:
-            raise refusal(OperationFailed, "not_qualified",
-                          f"token {token_id} scores {score / 100:.2f}% on the verifier's {domain} set "
-                          f"(base {base_score / 100:.2f}%); {EARNED[spec]} needs {MIN_SCORE / 100:.2f}% "
-                          f"and {MIN_GAIN / 100:.0f} points over the base",
-                          f"train it more on {domain} interactions: zoo train {token_id} DATA.jsonl")
-        meta = public_metadata(s, rec["metadataURI"])
-        experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or int(rec["trainingOps"])
-        evidence = {"token_id": token_id, "generation": int(rec["generation"]), "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
-                    "eval_set": ev["eval_set"], "domain": domain, "score": score, "records": ev["records"]}
-        proof = {"modelId": token_id, "generation": int(rec["generation"]), "modelHash": "0x" + bytes(rec["modelHash"]).hex(),
+        key, enc, _ = _open_container(s, cid_of(rec["modelHash"]), body["key_envelope"])
+        order, ev = _work_order(s, rec["baseModel"], key, enc, [domain], with_base=True)
+    return order, {"payload": payload, "domain": domain, "generation": int(rec["generation"]),
+                   "model_hash": "0x" + bytes(rec["modelHash"]).hex(), "training_ops": int(rec["trainingOps"]),
+                   "metadata_uri": rec["metadataURI"], **ev}
+
+
+def finish_specialization(settings: Settings, context: dict, computed: dict) -> dict:
+    """Service side: the worker's scores -> a signed SpecializationProof when the token qualifies
+    (MIN_SCORE, MIN_GAIN over the base)."""
+    from eth_utils import keccak
+
+    from zoo_cli.workflows.models import public_metadata
+    from zoo_cli.workflows.specialize import EARNED, MIN_GAIN, MIN_SCORE, sign_proof
+
+    body = context["payload"]["body"]
+    token_id, spec, domain = int(body["token_id"]), int(body["spec"]), context["domain"]
+    ev = _scores(computed)
+    score = int(ev["task_scores"].get(domain, ev["performance"]))
+    base_score = int(ev["base_task_scores"].get(domain, ev["base_performance"]))
+    if score < MIN_SCORE or score - base_score < MIN_GAIN:
+        raise refusal(OperationFailed, "not_qualified",
+                      f"token {token_id} scores {score / 100:.2f}% on the verifier's {domain} set "
+                      f"(base {base_score / 100:.2f}%); {EARNED[spec]} needs {MIN_SCORE / 100:.2f}% "
+                      f"and {MIN_GAIN / 100:.0f} points over the base",
+                      f"train it more on {domain} interactions: zoo train {token_id} DATA.jsonl")
+    with Session(settings) as s:
+        meta = public_metadata(s, context["metadata_uri"])
+        experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or context["training_ops"]
+        evidence = {"token_id": token_id, "generation": context["generation"], "model_hash": context["model_hash"],
+                    "eval_set": context["eval_set"], "domain": domain, "score": score, "records": context["records"]}
+        proof = {"modelId": token_id, "generation": context["generation"], "modelHash": context["model_hash"],
                  "spec": spec, "score": score, "experience": experience, "successRate": score,
                  "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
-                 "evalSet": ev["eval_set"], "deadline": int(body["deadline"])}
+                 "evalSet": context["eval_set"], "deadline": int(body["deadline"])}
         return {"proof": proof, "signature": sign_proof(s, proof, s.signer), "verifier": s.address, "score": score,
-                "base_score": base_score, "experience": experience, "eval_set": ev["eval_set"], "records": ev["records"]}
+                "base_score": base_score, "experience": experience, "eval_set": context["eval_set"],
+                "records": context["records"]}
+
+
+def job_tasks(settings: Settings) -> dict:
+    """The service's job kinds (services/jobs.py SplitTask), bound to the verifier's settings."""
+    from zoo_cli.services.jobs import SplitTask
+
+    compute = f"{__name__}:score_work_order"
+    return {"evaluation": SplitTask(functools.partial(prepare_evaluation, settings), compute,
+                                    functools.partial(finish_evaluation, settings)),
+            "specialization": SplitTask(functools.partial(prepare_specialization, settings), compute,
+                                        functools.partial(finish_specialization, settings))}
 
 
 # -- quality proofs (TrainingRewards.rewardTraining, the seed's entry point) -------------------
