@@ -116,3 +116,12 @@ def test_a_failing_round_fails_its_callers_only():
     with pytest.raises(ValueError):
         m.answers(["boom"])
     assert m.answers(["ok"]) == ["OK"]
+
+
+def test_committed_openapi_document_is_current():
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "tools"))
+    import gen_openapi
+
+    assert gen_openapi.TARGET.read_text() == gen_openapi.document(), "run python tools/gen_openapi.py"
