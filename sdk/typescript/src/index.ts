@@ -316,3 +316,4 @@ export class ZooModelClient {
 }
 
 export { DeFiAIAssistant, GameAICompanion, NFTAICreator } from "./apps.js";
+export { keyRegistryAbi, marketplaceAbi, readLeaseTerms, readModel, readUser, zooModelNftAbi } from "./contracts.js";

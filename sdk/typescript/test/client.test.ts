@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createPublicClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
-import { DeFiAIAssistant, GameAICompanion, ZooApiError, ZooModelClient } from "../src/index.js";
+import {
+  DeFiAIAssistant, GameAICompanion, readLeaseTerms, readModel, readUser, ZooApiError, ZooModelClient,
+} from "../src/index.js";
 
 const env = process.env;
 const url = env.ZOO_SERVE_URL;
@@ -47,6 +50,24 @@ describe("zoo serve through the SDK", { skip: live ? false : "set ZOO_SERVE_URL 
     assert.equal(m.served, true);
     assert.equal(m.listing?.lease_kind, "hosted");
     assert.ok(m.generation >= 1);
+  });
+
+  it("reads the token from the chain with the ABIs generated from the artifacts", {
+    skip: env.ZOO_RPC_URL ? false : "set ZOO_RPC_URL",
+  }, async () => {
+    const chain = createPublicClient({ transport: http(env.ZOO_RPC_URL) });
+    const info = await client().server();
+    const m = await readModel(chain, info.nft, BigInt(token));
+    assert.equal(m.owner.toLowerCase(), String(env.ZOO_OWNER).toLowerCase());
+    const served = await client().getModel(token);
+    assert.equal(m.generation, BigInt(served.generation));
+    assert.equal(m.modelHash, served.model_hash);
+    const { user, expires } = await readUser(chain, info.nft, BigInt(token));
+    assert.equal(user, privateKeyToAccount(env.ZOO_LESSEE_KEY as Hex).address);
+    assert.ok(expires > 0n);
+    const terms = await readLeaseTerms(chain, info.marketplace, BigInt(token));
+    assert.equal(terms.kind, "hosted");
+    assert.equal(terms.endpoint, url);
   });
 
   it("answers the hosted lessee, signed by the owner's account", async () => {
