@@ -125,3 +125,32 @@ def test_committed_openapi_document_is_current():
     import gen_openapi
 
     assert gen_openapi.TARGET.read_text() == gen_openapi.document(), "run python tools/gen_openapi.py"
+
+
+def test_warm_models_are_an_lru_keyed_by_token_and_model_hash():
+    from zoo_cli.workflows.serve import ModelService
+
+    loads: list[tuple[int, bytes]] = []
+
+    class Counting(ModelService):
+        def _load(self, f):
+            loads.append((f["token_id"], f["model_hash"]))
+            return object()
+
+    svc = Counting(None, max_models=2)
+
+    def facts(t, h=b"\1"):
+        return {"token_id": t, "model_hash": h * 32}
+
+    a = svc.warm(facts(1))
+    assert svc.warm(facts(1)) is a and len(loads) == 1  # loaded once, then warm
+    svc.warm(facts(2))
+    svc.warm(facts(1))  # 1 is now the most recently used
+    svc.warm(facts(3))  # evicts 2
+    assert svc.warm_count() == 2
+    svc.warm(facts(1))
+    assert len(loads) == 3
+    svc.warm(facts(2))
+    assert len(loads) == 4  # 2 was dropped and loads again
+    newer = svc.warm(facts(2, b"\2"))  # a new generation of token 2 replaces the old one
+    assert newer is not svc.warm(facts(1)) and (2, b"\1" * 32) not in svc._warm and svc.warm_count() == 2

@@ -163,14 +163,17 @@ class ModelService:
                 m = self._warm.get(key)
                 if m is not None:
                     return m
-            m = self._load(f)
+            try:
+                m = self._load(f)
+            finally:
+                with self._warm_lock:
+                    self._loading.pop(key, None)
             with self._warm_lock:
                 for old in [k for k in self._warm if k[0] == key[0]]:  # an older generation of this token
                     self._warm.pop(old)
                 self._warm[key] = m
                 while len(self._warm) > self.max_models:
                     self._warm.popitem(last=False)
-                self._loading.pop(key, None)
         return m
 
     def _load(self, f: dict):
