@@ -115,6 +115,7 @@ def test_hosted_lessee_asks_through_the_sdk_and_abuse_is_refused(zoo_env: Zoo, d
         r = _post(server, info, OWNER, f"/v1/models/{token}/ask", {"prompt": PROMPT})
         assert r.status_code == 200, r.text
         assert r.json()["members"][0]["role"] == "owner"
+        used = (r.request.content, dict(r.request.headers))
         # an expired signature is 401 even from the owner
         from zoo_cli.chain.signed_requests import sign_request
 
@@ -130,6 +131,13 @@ def test_hosted_lessee_asks_through_the_sdk_and_abuse_is_refused(zoo_env: Zoo, d
         rc = server.stop()
     assert rc == 0
     assert server.events("shutdown")
+    # used nonces survive a restart: the owner's answered request replayed to a new process is 401
+    again = Server(zoo, port, tmp_path / "serve-2.jsonl")
+    try:
+        r = httpx.post(url + f"/v1/models/{token}/ask", content=used[0], headers=used[1], timeout=30)
+        assert (r.status_code, r.json()["error"]["code"]) == (401, "replay")
+    finally:
+        assert again.stop() == 0
 
 
 def test_sdk_abis_are_generated_from_the_artifacts():
