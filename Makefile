@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test test-py test-forge contracts bench fuzz soak slither completions lint clean
 
-setup: $(STAMPS)/venv $(STAMPS)/npm
+setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/sdk
 
 $(STAMPS)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -19,6 +19,11 @@ $(STAMPS)/venv: pyproject.toml
 
 $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+# the TypeScript SDK's own dependencies (viem, typescript), from its lock file
+$(STAMPS)/sdk: sdk/typescript/package.json sdk/typescript/package-lock.json
+	npm ci --prefix sdk/typescript --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 contracts: setup

@@ -80,3 +80,13 @@ class IntegrityError(OperationFailed):
 
 class VerificationFailed(OperationFailed):
     """Exit 1: ``history --verify``, proof or key check failed."""
+
+
+def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "", status: int | None = None) -> ZooError:
+    """A ZooError carrying a service's stable error code as ``reason`` (and ``status``: its
+    HTTP status when the class's default does not fit); services/http.py maps it to the
+    JSON error, the CLI ignores both."""
+    err = cls(message, hint=hint or None)
+    err.reason = reason  # type: ignore[attr-defined]
+    err.status = status  # type: ignore[attr-defined]
+    return err

@@ -87,3 +87,46 @@ def test_bitdelta_round_trip_size_and_accuracy(base, defi_result, eval_sets):
     scores, _ = evaluate(base, restored, eval_sets["defi"])
     print(f"bitdelta: {rep} defi accuracy {defi_result.task_scores['defi']} -> {scores['defi']}")
     assert 0 <= scores["defi"] <= 10_000  # reported, not hidden: the benchmark prints it too
+
+
+# -- warm models (engine/serving.py, `zoo serve`): same answers as the cold path, shared batches --
+WARM_PROMPTS = ["pool=ETH/USDC apy=4.2 risk=low ->", "pool=ZOO/ETH apy=25.0 risk=low ->",
+                "pool=ETH/USDC apy=12.0 risk=low ->", "pool=DAI/USDC apy=1.5 risk=high ->"]
+
+
+def test_warm_models_answer_as_the_cold_path(base, defi_result, gaming_result):
+    from zoo_cli.engine.infer import ensemble_predict, suggest
+    from zoo_cli.engine.serving import WarmModel
+
+    cold = [(defi_result.adapter, 9000), (gaming_result.adapter, 100)]
+    warm = [(WarmModel(base, defi_result.adapter), 9000), (WarmModel(base, gaming_result.adapter), 100)]
+    assert [v.answers for v in ensemble_predict(base, warm, WARM_PROMPTS)] == \
+        [v.answers for v in ensemble_predict(base, cold, WARM_PROMPTS)]
+    pools = {"capital": 1000, "pools": [{"pool": "ETH/USDC", "apy": 12.0, "risk": "low"},
+                                        {"pool": "ZOO/ETH", "apy": 30.0, "risk": "high"}]}
+    assert suggest(base, warm[:1], "defi", **pools) == suggest(base, cold[:1], "defi", **pools)
+    assert suggest(base, warm[:1], "nft", theme="ZooApes", n=3) == suggest(base, cold[:1], "nft", theme="ZooApes", n=3)
+
+
+def test_concurrent_callers_get_the_answers_they_would_get_alone(base, defi_result):
+    import threading
+
+    from zoo_cli.engine.serving import WarmModel
+
+    model = WarmModel(base, defi_result.adapter)
+    alone = {p: model.answers([p])[0] for p in WARM_PROMPTS}
+    rounds_before = model.batches
+    got: dict[int, str] = {}
+    start = threading.Barrier(16)
+
+    def call(i):
+        start.wait()
+        got[i] = model.answers([WARM_PROMPTS[i % 4]])[0]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == {i: alone[WARM_PROMPTS[i % 4]] for i in range(16)}
+    assert model.batches - rounds_before < 16  # shared forward passes

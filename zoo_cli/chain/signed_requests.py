@@ -89,3 +89,58 @@ def recover_signer(*, chain_id: int, server: str, method: str, path: str, body: 
     if len(sig) != 65:
         raise ValueError("a signature is 65 bytes")
     return Account.recover_message(_typed(chain_id, server, method, path, body, nonce, expiry), signature=sig)
+
+
+# -- signed answers (the model API's attestation) -------------------------------------------------
+
+ANSWER_FIELDS = [
+    {"name": "requestHash", "type": "bytes32"},
+    {"name": "tokenIds", "type": "uint256[]"},
+    {"name": "generations", "type": "uint256[]"},
+    {"name": "modelHashes", "type": "bytes32[]"},
+    {"name": "resultHash", "type": "bytes32"},
+    {"name": "issuedAt", "type": "uint256"},
+]
+
+
+def request_digest(*, chain_id: int, server: str, method: str, path: str, body: bytes, nonce: int,
+                   expiry: int) -> bytes:
+    """The EIP-712 digest of one ServiceRequest (what the client signed): an answer names the
+    request it answers by this digest."""
+    from eth_utils import keccak
+
+    signable = _typed(chain_id, server, method, path, body, nonce, expiry)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def _answer_typed(chain_id: int, server: str, message: dict):
+    from eth_account.messages import encode_typed_data
+
+    domain = {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": int(chain_id), "verifyingContract": server}
+    return encode_typed_data(domain_data=domain, message_types={"ModelAnswer": ANSWER_FIELDS}, message_data=message)
+
+
+def answer_message(*, request_hash: bytes, token_ids: list[int], generations: list[int], model_hashes: list[bytes],
+                   result_text: str, issued_at: int) -> dict:
+    """The ModelAnswer struct: ``resultHash`` is keccak256 of the exact UTF-8 ``result_text``."""
+    from eth_utils import keccak
+
+    return {"requestHash": bytes(request_hash), "tokenIds": [int(t) for t in token_ids],
+            "generations": [int(g) for g in generations], "modelHashes": [bytes(h) for h in model_hashes],
+            "resultHash": keccak(result_text.encode()), "issuedAt": int(issued_at)}
+
+
+def sign_answer(account, *, chain_id: int, message: dict) -> str:
+    """The serving account's EIP-712 signature over a ModelAnswer (an attestation by the
+    owner that its model gave this result — not a proof of computation)."""
+    from eth_account import Account
+
+    signed = Account.sign_message(_answer_typed(chain_id, account.address, message), private_key=account.key)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def recover_answer_signer(*, chain_id: int, server: str, message: dict, signature: str) -> str:
+    from eth_account import Account
+
+    return Account.recover_message(_answer_typed(chain_id, server, message),
+                                   signature=bytes.fromhex(signature.removeprefix("0x")))

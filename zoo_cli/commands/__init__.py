@@ -9,7 +9,7 @@ def register_all(app: typer.Typer) -> None:
     """Register every command; `zoo --help` lists them in this order."""
     from zoo_cli.commands import (
         account, completions, data, data_market, extras, ipfs, lease, lineage, market, models, query,
-        rewards, setup, verifier, zk,
+        rewards, serve, setup, verifier, zk,
     )
 
     setup.register(app)       # init, deploy, network, devnet
@@ -23,6 +23,7 @@ def register_all(app: typer.Typer) -> None:
     rewards.register(app)     # claim
     extras.register(app)      # export, value, specialize
     query.register(app)       # ask, suggest
+    serve.register(app)       # serve (the model API)
     zk.register(app)          # prove, verify-proof, zk
     ipfs.register(app)
     verifier.register(app)    # verifier serve, rotate

@@ -42,6 +42,8 @@ def _answers(base: BaseModel, adapter: dict[str, bytes] | None, prompts: list[st
     from zoo_cli.engine.evaluate import generate
     from zoo_cli.engine.router import is_routed, run_routed
 
+    if hasattr(adapter, "answers"):  # a warm, batching model (engine/serving.py)
+        return adapter.answers(prompts)
     if is_routed(adapter):
         return run_routed(base, adapter, prompts, generate)
     model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
@@ -186,10 +188,16 @@ def _trait_sets(base, adapters, theme: str, n: int) -> dict:
     from zoo_cli.engine.router import is_routed, run_routed
 
     for adapter, w in members:
+        warm = adapter if hasattr(adapter, "answers") else None  # a WarmModel (engine/serving.py)
+        if warm is not None:
+            adapter = warm.adapter
         if is_routed(adapter):
             lp = run_routed(base, adapter, prompts, lambda m, t, p: continuation_logprobs(m, t, p, "buy"))
         else:
-            model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
+            if warm is not None:
+                model, tok = warm.loaded()
+            else:
+                model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
             lp = continuation_logprobs(model, tok, prompts, "buy")
         w = (max(0.0, w) or 1.0) / wsum
         total = [t + w * x for t, x in zip(total, lp)]

@@ -13,5 +13,8 @@ docs/design.md "services/"):
                   executor later implements the same three methods).
 - :mod:`.logs`   structured logs: one JSON object per line, to stderr or a file.
 
+Services built on it: :mod:`.verifier` (`zoo verifier serve`), :mod:`.model_api` (`zoo serve`,
+over workflows/serve.py) and :mod:`.gateway` (`zoo ipfs serve`).
+
 Nothing here holds business logic; heavy imports stay inside functions.
 """

@@ -6,6 +6,10 @@ expiry too far ahead (``expiry_too_far``), a signature that does not recover to 
 address (``bad_signature``), a nonce already used by that address (``replay``) and a signer
 over its rate (``rate_limited``). Nonces are stored until their expiry (after which the
 request is refused as expired anyway), so a replay is refused after a restart too.
+
+With ``strict=True`` (the model API) every refusal but the rate limit is ``401`` — a request
+without a valid, fresh, single-use signature gets 401 whatever else is wrong with it — and
+keeps its code; the verifier keeps its historical 400/409 statuses.
 """
 
 from __future__ import annotations
@@ -41,8 +45,21 @@ class NonceStore:
 
 
 def authenticate(headers, *, method: str, path: str, body: bytes, chain_id: int, server: str, nonces: NonceStore,
-                 limiter: RateLimiter | None = None, now: float | None = None, max_ttl: int = MAX_TTL_S) -> str:
-    """The checksummed address that signed this request, or an ApiError."""
+                 limiter: RateLimiter | None = None, now: float | None = None, max_ttl: int = MAX_TTL_S,
+                 strict: bool = False) -> str:
+    """The checksummed address that signed this request, or an ApiError (401 for every
+    signature problem when ``strict``)."""
+    try:
+        return _authenticate(headers, method=method, path=path, body=body, chain_id=chain_id, server=server,
+                             nonces=nonces, limiter=limiter, now=now, max_ttl=max_ttl)
+    except ApiError as err:
+        if strict and err.status not in (401, 429):
+            err.status = 401
+        raise
+
+
+def _authenticate(headers, *, method: str, path: str, body: bytes, chain_id: int, server: str, nonces: NonceStore,
+                  limiter: RateLimiter | None, now: float | None, max_ttl: int) -> str:
     get = headers.get
     missing = [h for h in (sr.HEADER_ADDRESS, sr.HEADER_NONCE, sr.HEADER_EXPIRY, sr.HEADER_SIGNATURE) if not get(h)]
     if missing:

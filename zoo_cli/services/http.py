@@ -34,9 +34,10 @@ DEFAULT_MAX_BODY = 64 * 1024
 class ApiError(Exception):
     """An HTTP error with a stable machine-readable ``code`` (documented per service)."""
 
-    def __init__(self, status: int, code: str, message: str, hint: str = ""):
+    def __init__(self, status: int, code: str, message: str, hint: str = "", *, retry_after: int | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.retry_after = retry_after  # seconds, sent as Retry-After (429 defaults to 60)
 
     def body(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, "hint": self.hint}}
@@ -105,7 +106,8 @@ class ServiceConfig:
 def _json_response(err: ApiError):
     from fastapi.responses import JSONResponse
 
-    headers = {"Retry-After": "60"} if err.status == 429 else None
+    retry = err.retry_after if err.retry_after is not None else (60 if err.status == 429 else None)
+    headers = {"Retry-After": str(retry)} if retry is not None else None
     return JSONResponse(err.body(), status_code=err.status, headers=headers)
 
 
@@ -225,13 +227,28 @@ def create_app(config: ServiceConfig, *, lifespan=None):
 def serve(app, host: str = "127.0.0.1", port: int = 8080, *, log=None) -> None:
     """Run ``app`` under uvicorn until SIGTERM/SIGINT (graceful: in-flight requests finish,
     the app's lifespan shutdown runs). Binds 127.0.0.1 unless told otherwise."""
+    import signal
+
     import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=10)
     server = uvicorn.Server(config)
+    got: list[str] = []
+
+    def on_term(signum, _frame):  # uvicorn re-raises the signal it caught after shutting down
+        got.append(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, on_term)  # so a SIGTERM'd service exits 0
     if log:
         log("listening", host=host, port=port)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        if not server.started:
+            raise BackendUnreachable(f"cannot listen on {host}:{port}", hint="pick another --port") from None
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if log:
-        log("stopped")
+        log("stopped", signal=got[0] if got else None)

@@ -30,20 +30,12 @@ from zoo_cli.errors import (
     OperationFailed,
     PermissionDenied,
     ZooError,
+    refusal,
 )
 from zoo_cli.workflows.session import Session
 
 MAX_TASKS = 5
 MAX_DEADLINE_AHEAD_S = 7 * 86_400
-
-
-def refusal(cls: type[ZooError], reason: str, message: str, hint: str = "", status: int | None = None) -> ZooError:
-    """A ZooError whose ``reason`` is the service's stable error code (``status``: its HTTP
-    status when the class's default does not fit)."""
-    err = cls(message, hint=hint or None)
-    err.reason = reason  # type: ignore[attr-defined]
-    err.status = status  # type: ignore[attr-defined]
-    return err
 
 
 def verifier_dir(settings: Settings) -> Path:

@@ -1,0 +1,204 @@
+"""`zoo serve` under load (issue 19): N concurrent clients on one warm model, with and without
+batching; memory with 1 and 10 warm models; crashes and 429s.
+
+    python benches/serve_load.py [--clients 32] [--seconds 15] [--out benches/serve-results.json]
+
+A fresh embedded-devnet home: one model trained (few steps) and nine forks (same adapter,
+re-keyed), served by the owner with `zoo serve` (and again with `--no-batching`). Every
+request is signed beforehand (signing is the client's cost, not the server's), each client
+sends its next request as soon as the previous one is answered; prompts vary (pools, APYs,
+risks) like real traffic. Prints a Markdown table and writes the JSON results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ZOO = [sys.executable, "-m", "zoo_cli"]
+POOLS = ["ETH/USDC", "WBTC/ETH", "DAI/USDC", "ETH/USDT", "UNI/ETH", "LINK/ETH"]
+RISKS = ["low", "medium", "high"]
+
+
+def _zoo(env: dict, *args) -> dict:
+    out = subprocess.run(ZOO + ["--json", *map(str, args)], env=env, capture_output=True, text=True, check=True,
+                         timeout=1800)
+    return json.loads(out.stdout)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    def __init__(self, env: dict, *extra: str):
+        import httpx
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(ZOO + ["serve", "--port", str(self.port), "--queue", "256", "--rate-limit",
+                                            "1000000", "--timeout", "120", "--max-models", "16", *extra],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        for _ in range(600):
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).json()["ready"]:
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.2)
+        self.info = httpx.get(self.url + "/v1/server").json()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+def _signed(account, info: dict, token: int, n: int, uniform: bool = False) -> list[tuple[str, bytes, dict]]:
+    """``n`` signed asks: varied prompts (pools, APYs, risks: several token lengths), or one
+    prompt shape for every client (``uniform``: the same template and length)."""
+    from zoo_cli.chain.signed_requests import sign_request
+
+    out = []
+    path = f"/v1/models/{token}/ask"
+    for i in range(n):
+        prompt = ("pool=ETH/USDC apy=4.2 risk=low ->" if uniform
+                  else f"pool={POOLS[i % 6]} apy={(i % 97) / 4:.1f} risk={RISKS[i % 3]} ->")
+        body = json.dumps({"prompt": prompt}).encode()
+        h = sign_request(account, chain_id=info["chain_id"], server=info["server"], method="POST", path=path,
+                         body=body, ttl_s=3000).headers()
+        out.append((path, body, {"Content-Type": "application/json", **h}))
+    return out
+
+
+async def _load(url: str, requests: list, clients: int, seconds: float) -> dict:
+    import httpx
+
+    lat: list[float] = []
+    codes: dict[int, int] = {}
+    it = iter(requests)
+    stop = time.perf_counter() + seconds
+
+    async def client(c: httpx.AsyncClient):
+        while time.perf_counter() < stop:
+            try:
+                path, body, headers = next(it)
+            except StopIteration:
+                return
+            t0 = time.perf_counter()
+            try:
+                r = await c.post(url + path, content=body, headers=headers)
+                code = r.status_code
+            except httpx.HTTPError:
+                code = -1
+            codes[code] = codes.get(code, 0) + 1
+            if code == 200:
+                lat.append(time.perf_counter() - t0)
+
+    async with httpx.AsyncClient(timeout=180, limits=httpx.Limits(max_connections=clients * 2)) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(c) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    lat.sort()
+    q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: float("nan"))
+    return {"ok": codes.get(200, 0), "codes": {str(k): v for k, v in sorted(codes.items())},
+            "rps": round(codes.get(200, 0) / wall, 2), "p50_ms": round(q(0.50), 1), "p99_ms": round(q(0.99), 1),
+            "mean_ms": round(statistics.mean(lat) * 1000, 1) if lat else None, "wall_s": round(wall, 2)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--models", type=int, default=10)
+    ap.add_argument("--out", default=str(REPO / "benches" / "serve-results.json"))
+    args = ap.parse_args()
+    from eth_account import Account
+
+    from zoo_cli.chain.keystore import DEV_PRIVATE_KEYS
+
+    owner = Account.from_key(DEV_PRIVATE_KEYS[0])
+    results: dict = {"clients": args.clients, "seconds": args.seconds, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="zoo-serve-bench-") as tmp:
+        env = {**os.environ, "ZOO_HOME": f"{tmp}/home", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        env.pop("ZOO_ACCOUNT", None)
+        _zoo(env, "init", "--dev")
+        _zoo(env, "data", "synth", "--domain", "defi", "--n", 300, "--seed", 1, "-o", f"{tmp}/defi.jsonl")
+        first = _zoo(env, "mint", "--name", "bench")["token_id"]
+        _zoo(env, "train", first, f"{tmp}/defi.jsonl", "--steps", 20)
+        tokens = [first] + [_zoo(env, "fork", first)["token_id"] for _ in range(args.models - 1)]
+        n = int(args.clients * args.seconds * 40)  # more signed requests than any run can use
+        for batching, extra in (("batched", ()), ("unbatched", ("--no-batching",))):
+            srv = Server(env, *extra)
+            try:
+                asyncio.run(_load(srv.url, _signed(owner, srv.info, first, 4), 1, 60))  # warm: load the model once
+                rss_one = _rss_mb(srv.proc.pid)
+                for shape in ("varied", "uniform"):
+                    res = asyncio.run(_load(srv.url, _signed(owner, srv.info, first, n, uniform=shape == "uniform"),
+                                            args.clients, args.seconds))
+                    res["alive"] = srv.alive()
+                    results[f"{batching}_{shape}"] = res
+                if batching == "batched":
+                    for t in tokens[1:]:  # memory with every model warm
+                        asyncio.run(_load(srv.url, _signed(owner, srv.info, t, 1), 1, 60))
+                    results["rss_mb_1_warm"] = round(rss_one, 1)
+                    results["rss_mb_all_warm"] = round(_rss_mb(srv.proc.pid), 1)
+                    results["warm_models"] = __import__("httpx").get(srv.url + "/healthz").json()["warm_models"]
+                results[f"{batching}_exit_code"] = srv.stop()
+            finally:
+                if srv.alive():
+                    srv.stop()
+        # overload: a small queue and many clients -> only 429s beyond capacity, no crash
+        srv = Server(env, "--queue", "4")
+        try:
+            asyncio.run(_load(srv.url, _signed(owner, srv.info, first, 2), 1, 60))  # warm
+            res = asyncio.run(_load(srv.url, _signed(owner, srv.info, first, 4000), 64, 8))
+            res["alive"] = srv.alive()
+            res["exit_code"] = srv.stop()
+        finally:
+            if srv.alive():
+                srv.stop()
+        results["overload_queue4_64_clients"] = res
+    for shape in ("varied", "uniform"):
+        b, u = results[f"batched_{shape}"], results[f"unbatched_{shape}"]
+        results[f"speedup_{shape}"] = round(b["rps"] / u["rps"], 2) if u["rps"] else None
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"| `zoo serve` ask, {args.clients} clients | req/s | p50 ms | p99 ms | codes | alive |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in ("batched_varied", "unbatched_varied", "batched_uniform", "unbatched_uniform",
+                 "overload_queue4_64_clients"):
+        r = results[name]
+        print(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['codes']} | {r['alive']} |")
+    print(f"batching speed-up: varied prompts {results['speedup_varied']}x, uniform {results['speedup_uniform']}x; "
+          f"RSS 1 warm model {results['rss_mb_1_warm']} MB, {results['warm_models']} warm "
+          f"{results['rss_mb_all_warm']} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    raise SystemExit(main())
