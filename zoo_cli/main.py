@@ -91,9 +91,7 @@ def run() -> None:
         completion_init()
     usage_errors, aborts = _click_exceptions()
     try:
-        command = typer.main.get_command(app)
-        polish_help(command)
-        rv = command(standalone_mode=False, prog_name="zoo")
+        rv = _command()(standalone_mode=False, prog_name="zoo")
     except usage_errors as err:  # bad flag/argument: same contract as ZooError
         _usage_error(err)
     except aborts:
@@ -167,6 +165,13 @@ def _plain_argument(param) -> None:
         shown += "..."
     param._usage_display_name = lambda: shown
     param.display_type_rich = lambda *a, **k: ""
+
+
+def _command():
+    """The Click command tree of ``app``, with help polished (:func:`polish_help`)."""
+    command = typer.main.get_command(app)
+    polish_help(command)
+    return command
 
 
 def polish_help(command) -> None:

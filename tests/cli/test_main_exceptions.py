@@ -13,7 +13,7 @@ def test_ctrl_c_is_exit_130_not_an_attribute_error(monkeypatch, capsys):
     def interrupted(**_):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(main, "app", interrupted)
+    monkeypatch.setattr(main, "_command", lambda: interrupted)
     monkeypatch.setattr("sys.argv", ["zoo", "list"])
     with pytest.raises(SystemExit) as exc:
         main.run()
