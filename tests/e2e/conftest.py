@@ -73,12 +73,15 @@ def trained(zoo_env: Zoo, defi_data: Path, _homes) -> dict:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `embedded_only` (they tamper with the local blockstore) are not collected
-    for the anvil backend at all — deselected, not skipped."""
+    """Tests marked `embedded_only` (they tamper with the local blockstore) or
+    `backend_neutral` (what they check does not depend on the chain backend, and the same
+    commands run on anvil in other tests) are not collected for the anvil backend at all —
+    deselected, not skipped."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("zoo_env") == "anvil" and item.get_closest_marker("embedded_only"):
+        if callspec and callspec.params.get("zoo_env") == "anvil" and (
+                item.get_closest_marker("embedded_only") or item.get_closest_marker("backend_neutral")):
             drop.append(item)
         else:
             keep.append(item)

@@ -69,6 +69,7 @@ def test_fork_kill_and_rerun_mints_once(zoo_env, trained):
         assert child["token_uri"]
 
 
+@pytest.mark.backend_neutral  # merging is engine work; merge on anvil: test_merge_kill_and_rerun_mints_once[anvil]
 def test_merge(zoo_env, trained):
     t = trained["token_id"]
     f = zoo_env("fork", t, "--name", "merge-mate").data["token_id"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 PROMPT = "pool=ETH/USDC apy=4.2 risk=low ->"
 
 
@@ -15,6 +17,7 @@ def test_ask_owner(zoo_env, trained):
     assert human.stdout.strip() == d["answer"]
 
 
+@pytest.mark.backend_neutral  # ensembles and suggestions run in the engine; ask on anvil: test_cli_md_example_session[anvil]
 def test_ask_ensemble_and_suggest(zoo_env, trained):
     t = trained["token_id"]
     f = zoo_env("fork", t, "--name", "ensemble-mate").data["token_id"]

@@ -91,6 +91,7 @@ def _error_type(res) -> str:
     return json.loads(res.stdout)["error"]["type"]
 
 
+@pytest.mark.backend_neutral  # the same verifier bytecode on py-evm and anvil; the embedded devnet is the default users get
 def test_zk_proof_of_evaluation(zoo_env: Zoo, defi_data: Path, zk_cache: Path, other_weights_proof: dict,
                                 tmp_path: Path):
     zoo = zoo_env
