@@ -83,6 +83,10 @@ def start_jsipfs(tmp: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
 
 
+def _say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def _wait_ready(url: str, proc: subprocess.Popen) -> float:
     import httpx
 
@@ -117,7 +121,7 @@ def throughput(owner_home: Path, env: dict, url: str, token_from: int, n: int) -
     token = zoo(env, "mint", "--name", "bench-throughput", account="owner")["token_id"]
     info = httpx.get(url + "/v1/verifier").json()
     settings = load_settings(home=owner_home, network="anvil", rpc=env["ZOO_RPC"], ipfs=env["ZOO_IPFS"],
-                             account="owner")
+                             account="owner", password_file=env["ZOO_PASSWORD_FILE"])
     with Session(settings) as s:
         files, manifest = load_adapter(s, token_from)
         sealed = seal_model(s.storage, files, {**{k: v for k, v in manifest.items() if k not in ("payload", "format")},
@@ -187,21 +191,25 @@ def run(evals: int, workers: int, steps: int) -> dict:
                 raise RuntimeError("verifier service did not start: "
                                    + (tmp / "service.err").read_text(errors="replace")[-1500:]) from None
             out["ready_s"] = time.monotonic() - t0
+            _say("service ready")
 
             local_token = zoo(deployer, "mint", "--name", "bench-local")["token_id"]
             t0 = time.monotonic()
             local = zoo(deployer, "train", local_token, data, "--steps", steps)
             out["train_local_key_s"] = time.monotonic() - t0
+            _say("local-key train done")
             remote_token = zoo(envs["owner"], "mint", "--name", "bench-remote", account="owner")["token_id"]
             t0 = time.monotonic()
             remote = zoo(envs["owner"], "train", remote_token, data, "--steps", steps, "--verifier-url", url,
                          account="owner")
             out["train_verifier_url_s"] = time.monotonic() - t0
+            _say("train --verifier-url done")
             # the same training again, warm worker: what an owner sees once the service is busy
             t0 = time.monotonic()
             zoo(envs["owner"], "train", remote_token, data, "--steps", steps, "--seed", 2, "--verifier-url", url,
                 account="owner")
             out["train_verifier_url_warm_s"] = time.monotonic() - t0
+            _say("warm train --verifier-url done")
             assert local["verified"] and remote["verified"], (local, remote)
             out["evals_per_min"] = throughput(tmp / "owner", envs["owner"], url, remote_token, evals)
         finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zoo_cli.commands.completions import completion_script  # noqa: E402
+from zoo_cli.commands.completions import completion_script
 
 FILES = {"bash": "zoo.bash", "zsh": "_zoo", "fish": "zoo.fish"}
 

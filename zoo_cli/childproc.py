@@ -16,8 +16,9 @@ import os
 import re
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 SECRET_VARS = frozenset({"ZOO_PASSWORD", "ZOO_PASSWORD_FILE", "ZOO_PRIVATE_KEY", "ETH_PASSWORD",
                          "ETH_KEYSTORE_PASSWORD", "PRIVATE_KEY", "MNEMONIC"})
@@ -51,7 +52,8 @@ def run(argv: list[str], *, env_extra: Mapping[str, str] | None = None, **kwargs
     """``subprocess.run`` with a scrubbed environment (``env=`` is not accepted: use ``env_extra``)."""
     if "env" in kwargs:
         raise TypeError("childproc.run builds the environment itself; pass env_extra")
-    return subprocess.run(argv, env=child_env(env_extra), **kwargs)  # noqa: S603 (argv lists only)
+    check = kwargs.pop("check", False)
+    return subprocess.run(argv, env=child_env(env_extra), check=check, **kwargs)
 
 
 def scrub_environ() -> None:

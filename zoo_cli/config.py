@@ -89,7 +89,7 @@ class Settings:
     verbose: bool = False
     file_config: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     # -- networks -----------------------------------------------------------------

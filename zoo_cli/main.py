@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -42,13 +42,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    home: Annotated[Optional[str], typer.Option("--home", help="Data folder [env: ZOO_HOME] (default ~/.zoo).", show_default=False)] = None,
-    network: Annotated[Optional[str], typer.Option("--network", help="Network name: local (embedded devnet), anvil, zoo-mainnet, zoo-testnet or one from config.toml [env: ZOO_NETWORK].", show_default=False)] = None,
-    rpc: Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL of an EVM node [env: ZOO_RPC].", show_default=False)] = None,
-    ipfs: Annotated[Optional[str], typer.Option("--ipfs", help="Kubo RPC address, e.g. /ip4/127.0.0.1/tcp/5001 [env: ZOO_IPFS] (default: embedded blockstore).", show_default=False)] = None,
-    gateway: Annotated[Optional[list[str]], typer.Option("--gateway", metavar="URL", help="IPFS trustless gateway URL to fetch missing blocks from (every block hash-checked); repeatable, tried in order [env: ZOO_GATEWAYS; config: gateways].", show_default=False)] = None,
-    account: Annotated[Optional[str], typer.Option("--account", help="Account name or address [env: ZOO_ACCOUNT].", show_default=False)] = None,
-    password_file: Annotated[Optional[str], typer.Option("--password-file", help="File holding the keystore password [env: ZOO_PASSWORD_FILE; ZOO_PASSWORD also read].", show_default=False)] = None,
+    home: Annotated[str | None, typer.Option("--home", help="Data folder [env: ZOO_HOME] (default ~/.zoo).", show_default=False)] = None,
+    network: Annotated[str | None, typer.Option("--network", help="Network name: local (embedded devnet), anvil, zoo-mainnet, zoo-testnet or one from config.toml [env: ZOO_NETWORK].", show_default=False)] = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL of an EVM node [env: ZOO_RPC].", show_default=False)] = None,
+    ipfs: Annotated[str | None, typer.Option("--ipfs", help="Kubo RPC address, e.g. /ip4/127.0.0.1/tcp/5001 [env: ZOO_IPFS] (default: embedded blockstore).", show_default=False)] = None,
+    gateway: Annotated[list[str] | None, typer.Option("--gateway", metavar="URL", help="IPFS trustless gateway URL to fetch missing blocks from (every block hash-checked); repeatable, tried in order [env: ZOO_GATEWAYS; config: gateways].", show_default=False)] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Account name or address [env: ZOO_ACCOUNT].", show_default=False)] = None,
+    password_file: Annotated[str | None, typer.Option("--password-file", help="File holding the keystore password [env: ZOO_PASSWORD_FILE; ZOO_PASSWORD also read].", show_default=False)] = None,
     json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations (accepted for scripts: no zoo command asks today).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print results and errors.")] = False,
@@ -62,8 +62,8 @@ def main(
             password_file=password_file, json=json, yes=yes, quiet=quiet, verbose=verbose,
         )
     except Exception as err:  # a broken config.toml must still give one clean line
-        from zoo_cli.errors import ZooError
         from zoo_cli import output
+        from zoo_cli.errors import ZooError
 
         if isinstance(err, ZooError):
             if json:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Self
 
 from zoo_cli.config import Settings
-
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate
 # characters (they reorder what the reader sees: "Trojan Source")
@@ -151,15 +151,17 @@ class Progress:
         self._progress = None
         self._tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Self:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
-                Progress as RichProgress,
                 SpinnerColumn,
                 TextColumn,
                 TimeElapsedColumn,
                 TimeRemainingColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
             )
 
             self._progress = RichProgress(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from zoo_cli.workflows.data_import import Importer, PoolObservation, _v2_price, _v3_price, market_from
+from zoo_cli.workflows.data_import import (
+    Importer,
+    PoolObservation,
+    _v2_price,
+    _v3_price,
+    market_from,
+)
 
 
 def _obs(*prices, start=100):

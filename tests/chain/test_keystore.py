@@ -152,7 +152,12 @@ def test_imported_dev_address_uses_the_users_password(tmp_path, monkeypatch):
     only the keystores `zoo init --dev` wrote use the dev password."""
     from types import SimpleNamespace
 
-    from zoo_cli.chain.keystore import DEV_ADDRESSES, DEV_PRIVATE_KEYS, Keystore, import_dev_accounts
+    from zoo_cli.chain.keystore import (
+        DEV_ADDRESSES,
+        DEV_PRIVATE_KEYS,
+        Keystore,
+        import_dev_accounts,
+    )
     from zoo_cli.config import load_settings
     from zoo_cli.workflows.accounts import import_account
     from zoo_cli.workflows.signer import unlock

@@ -8,7 +8,7 @@ import pytest
 
 
 def test_ctrl_c_is_exit_130_not_an_attribute_error(monkeypatch, capsys):
-    import zoo_cli.main as main
+    from zoo_cli import main
 
     def interrupted(**_):
         raise KeyboardInterrupt

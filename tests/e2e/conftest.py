@@ -18,8 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from e2e.zoocli import Zoo, new_zoo  # noqa: E402
-from support.anvil import start_anvil  # noqa: E402
+from support.anvil import start_anvil
+
+from e2e.zoocli import Zoo, new_zoo
 
 TRAIN_RECORDS = 600
 TRAIN_STEPS = 60

@@ -186,7 +186,6 @@ def test_grant_expired_before_the_update_lands_gets_no_new_key(zoo_env: Zoo, tra
     zoo("devnet", "advance", "2h")
     res = zoo("train", t, data, "--steps", 2).data
     assert res["generation"] == 2 and journal_empty(zoo)
-    with session(zoo, "dev5") as s:
-        with pytest.raises(PermissionDenied):  # no key wrapped for dev5 in the new container
-            unwrap_for(s.storage, res["cid"], dev5, s.keys)
+    with session(zoo, "dev5") as s, pytest.raises(PermissionDenied):  # no key wrapped for dev5 in the new container
+        unwrap_for(s.storage, res["cid"], dev5, s.keys)
     assert "adapter/adapter_model.safetensors" in decrypt_as(zoo, "dev0", t)

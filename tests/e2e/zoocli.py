@@ -64,7 +64,7 @@ class Zoo:
         if env:
             full_env.update(env)
         proc = subprocess.run(ZOO + argv, capture_output=True, text=True, env=full_env, timeout=timeout,
-                              cwd=str(cwd or self.home.parent), input=stdin)
+                              cwd=str(cwd or self.home.parent), input=stdin, check=False)
         res = Result(argv, proc.returncode, proc.stdout, proc.stderr)
         if expect is not None:
             assert res.code == expect, res

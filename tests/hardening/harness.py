@@ -38,7 +38,8 @@ def available_commands() -> frozenset[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
     def names(*path: str) -> list[str]:
-        out = subprocess.run(ZOO + [*path, "--help"], capture_output=True, text=True, env=env, timeout=60).stdout
+        out = subprocess.run(ZOO + [*path, "--help"], capture_output=True, text=True, env=env, timeout=60,
+                             check=False).stdout
         section = out.split("Commands:", 1)[1] if "Commands:" in out else ""
         return [m.group(1) for m in re.finditer(r"^  ([a-z][a-z0-9-]*)\s", section, re.MULTILINE)]
 

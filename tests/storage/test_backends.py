@@ -11,8 +11,8 @@ import pytest
 from zoo_cli.errors import BackendUnreachable, BadInput, IntegrityError, NotFound
 from zoo_cli.storage import plumbing
 from zoo_cli.storage.backend import load_json, store_json
-from zoo_cli.storage.stores import open_storage
 from zoo_cli.storage.embedded import EmbeddedStore
+from zoo_cli.storage.stores import open_storage
 from zoo_cli.storage.unixfs import CHUNK_SIZE
 
 SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 5]

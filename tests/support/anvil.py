@@ -11,6 +11,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO / "node_modules" / ".bin" / "anvil"
@@ -53,7 +54,7 @@ class Anvil:
             except ProcessLookupError:
                 pass
 
-    def __enter__(self) -> Anvil:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

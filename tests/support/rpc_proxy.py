@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class HostedProviderProxy:
@@ -78,7 +79,7 @@ class HostedProviderProxy:
             return 200, out
         return 200, self._forward(body)
 
-    def __enter__(self) -> HostedProviderProxy:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

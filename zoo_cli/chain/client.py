@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import Self
 
 from zoo_cli.config import NetworkConfig
 from zoo_cli.errors import BackendUnreachable, BadInput
@@ -97,7 +98,7 @@ class ChainClient:
             self.devnet.close()
             self.devnet = None
 
-    def __enter__(self) -> ChainClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

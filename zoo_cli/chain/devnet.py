@@ -466,7 +466,7 @@ class Devnet:
                     if self.chain is None:
                         try:
                             self._sync()
-                        except Exception:  # noqa: BLE001 - reported on next use
+                        except Exception:  # noqa: BLE001, S110 - reported on next use
                             pass
 
     # -- the log index ---------------------------------------------------------------------

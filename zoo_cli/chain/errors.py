@@ -182,14 +182,14 @@ def decode_revert(data: bytes | str | None, message: str | None = None) -> Contr
             try:
                 (reason,) = decode(["string"], body)
                 return ContractRevert("Error", {"reason": reason}, f"reverted: {reason}", data=data)
-            except Exception:  # noqa: BLE001 - malformed payload falls through to unknown
+            except Exception:  # noqa: BLE001, S110 - malformed payload falls through to unknown
                 pass
         elif selector == _PANIC:
             try:
                 (code,) = decode(["uint256"], body)
                 what = _PANIC_CODES.get(code, f"panic code {code:#x}")
                 return ContractRevert("Panic", {"code": code}, f"reverted: panic ({what})", data=data)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S110
                 pass
         else:
             known = error_registry().get(selector)
@@ -198,7 +198,7 @@ def decode_revert(data: bytes | str | None, message: str | None = None) -> Contr
                 try:
                     values = _checksum_values(types, decode(types, body))
                     return ContractRevert(name, dict(zip(names, values)), data=data)
-                except Exception:  # noqa: BLE001 - wrong payload for the selector
+                except Exception:  # noqa: BLE001, S110 - wrong payload for the selector
                     pass
             return ContractRevert(
                 "UnknownError", {"selector": "0x" + selector.hex()},

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -247,7 +247,7 @@ def _topic_value(typ: str, word: bytes) -> Any:
     return _normalise(value, typ)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _static_decoders(types: tuple[str, ...]) -> tuple | None:
     """eth_abi decoders of a head-only (all static) type list, else None.
 

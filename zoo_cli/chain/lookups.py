@@ -42,7 +42,7 @@ def decode_symbol(data: bytes) -> str | None:
         try:
             (s,) = abi_decode(["string"], data)
             return s
-        except Exception:  # noqa: BLE001 - not an ABI string: try bytes32
+        except Exception:  # noqa: BLE001, S110 - not an ABI string: try bytes32
             pass
     if len(data) == 32:
         return data.rstrip(b"\x00").decode("utf-8", errors="replace")

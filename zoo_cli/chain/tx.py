@@ -312,7 +312,7 @@ def decode_log(log) -> Event | None:
     for abi in _event_registry().get(topic0, []):
         try:
             data = get_event_data(codec, abi, log)
-        except Exception:  # noqa: BLE001 - wrong indexed layout: try the next candidate
+        except Exception:  # noqa: BLE001, S112 - wrong indexed layout: try the next candidate
             continue
         return Event(abi["name"], dict(data["args"]), log["address"], int(log.get("logIndex", 0)))
     return None

@@ -8,8 +8,22 @@ import typer
 def register_all(app: typer.Typer) -> None:
     """Register every command; `zoo --help` lists them in this order."""
     from zoo_cli.commands import (
-        account, completions, data, data_market, extras, ipfs, lease, lineage, market, models, query,
-        rewards, serve, setup, verifier, zk,
+        account,
+        completions,
+        data,
+        data_market,
+        extras,
+        ipfs,
+        lease,
+        lineage,
+        market,
+        models,
+        query,
+        rewards,
+        serve,
+        setup,
+        verifier,
+        zk,
     )
 
     setup.register(app)       # init, deploy, network, devnet

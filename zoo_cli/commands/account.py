@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -42,8 +42,8 @@ def new(ctx: typer.Context, name: NameArg, json: JsonOpt = False) -> None:
 def import_(
     ctx: typer.Context,
     name: NameArg,
-    private_key_file: Annotated[Optional[str], typer.Option("--private-key-file", help="File holding a hex private key.", show_default=False)] = None,
-    keystore: Annotated[Optional[str], typer.Option("--keystore", help="An existing v3 keystore file (e.g. from `cast wallet new`).", show_default=False)] = None,
+    private_key_file: Annotated[str | None, typer.Option("--private-key-file", help="File holding a hex private key.", show_default=False)] = None,
+    keystore: Annotated[str | None, typer.Option("--keystore", help="An existing v3 keystore file (e.g. from `cast wallet new`).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Import an account from a private-key file or an existing keystore file.
@@ -73,7 +73,7 @@ def list_(ctx: typer.Context, json: JsonOpt = False) -> None:
 
 @account_app.command("show")
 @zoo_command
-def show(ctx: typer.Context, name: Annotated[Optional[str], typer.Argument(help="Account name or address (default: the selected account).", show_default=False)] = None, json: JsonOpt = False) -> None:
+def show(ctx: typer.Context, name: Annotated[str | None, typer.Argument(help="Account name or address (default: the selected account).", show_default=False)] = None, json: JsonOpt = False) -> None:
     """Show an account's address and keystore file."""
     from zoo_cli import output
     from zoo_cli.workflows.accounts import show_account
@@ -86,7 +86,7 @@ def show(ctx: typer.Context, name: Annotated[Optional[str], typer.Argument(help=
 @zoo_command
 def balance(
     ctx: typer.Context,
-    name: Annotated[Optional[str], typer.Argument(help="Account name or address (default: the selected account).", show_default=False)] = None,
+    name: Annotated[str | None, typer.Argument(help="Account name or address (default: the selected account).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every account in the keystore.")] = False,
     json: JsonOpt = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,7 @@ def synth(
     out: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JSONL file.", show_default=False)],
     n: Annotated[int, typer.Option("--n", help="Number of interactions.", min=1)] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")] = 0,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="The hidden user policy (default: the domain's standard persona).", show_default=False)] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="The hidden user policy (default: the domain's standard persona).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Write realistic synthetic interactions with a hidden, learnable per-user policy.
@@ -43,7 +43,7 @@ def synth(
 def check(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="JSONL file to validate.", show_default=False)],
-    domain: Annotated[Optional[str], typer.Option("--domain", help="Require every line to be of this domain.", show_default=False)] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Require every line to be of this domain.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Validate a JSONL file; reports every bad line with its number (exit 2 if any)."""
@@ -76,12 +76,12 @@ def import_(
     ctx: typer.Context,
     address: Annotated[str, typer.Option("--address", help="The account whose activity to import (0x…).", show_default=False)],
     out: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to append to (created if missing).", show_default=False)],
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Import a block explorer's token-transfer CSV export instead of asking a node.", show_default=False)] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Import a block explorer's token-transfer CSV export instead of asking a node.", show_default=False)] = None,
     chain_id: Annotated[int, typer.Option("--chain-id", help="With --csv: the chain the export is from.")] = 1,
-    from_block: Annotated[Optional[int], typer.Option("--from-block", help="First block (default 0, or where the last run stopped).", show_default=False)] = None,
+    from_block: Annotated[int | None, typer.Option("--from-block", help="First block (default 0, or where the last run stopped).", show_default=False)] = None,
     to_block: Annotated[str, typer.Option("--to-block", help="Last block, or `latest` (minus --confirmations).")] = "latest",
     domains: Annotated[str, typer.Option("--domains", help="Comma-separated subset of defi,nft,governance.")] = "defi,nft,governance",
-    confirmations: Annotated[Optional[int], typer.Option("--confirmations", help="Skip blocks this close to the head (default 12; 0 on chain ids 1337/31337).", show_default=False)] = None,
+    confirmations: Annotated[int | None, typer.Option("--confirmations", help="Skip blocks this close to the head (default 12; 0 on chain ids 1337/31337).", show_default=False)] = None,
     chunk: Annotated[int, typer.Option("--chunk", help="Largest block range per eth_getLogs request (starts small, grows while sparse, split when the node refuses).", min=1)] = 2000,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Retries of one request before giving up (the cursor is kept).", min=0)] = 8,
     lookback: Annotated[int, typer.Option("--lookback", help="Blocks of a pool's own events used for price change and volatility.", min=1)] = 50,
@@ -96,7 +96,12 @@ def import_(
     """
     from zoo_cli import output
     from zoo_cli.errors import BadInput
-    from zoo_cli.workflows.data_import import ImportOptions, parse_domains, run_csv_import, run_import
+    from zoo_cli.workflows.data_import import (
+        ImportOptions,
+        parse_domains,
+        run_csv_import,
+        run_import,
+    )
 
     s = settings_of(ctx, json=json)
     if csv_file is not None:

@@ -81,8 +81,8 @@ def offer(
         ("token", d["token_id"]),
         ("kind", f"hosted (API at {d['endpoint']}; no key delivered)" if d["endpoint"] else
          "key (the lessee keeps this generation's key)"),
-        ("price", f"{display_eth(int(d['effective_price_per_day_wei']))}/day "
-                  f"({d['lease_price_per_second_wei']} wei/s: per-second pricing rounds down)"),
+        ("price", (f"{display_eth(int(d['effective_price_per_day_wei']))}/day "
+                   f"({d['lease_price_per_second_wei']} wei/s: per-second pricing rounds down)")),
         ("lease length", f"{d['min_lease']} to {d['max_lease']}"),
         ("minimum price", f"{d['min_lease_price_eth']} ETH" if int(d["min_lease_price_wei"]) else "-"),
         ("for sale", f"{d['sale_price_eth']} ETH" if int(d["sale_price_wei"]) else "no"),

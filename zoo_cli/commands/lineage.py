@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import DeviceOpt, JsonOpt, TokenArg, fail_with_result, settings_of, zoo_command
+from zoo_cli.commands.common import (
+    DeviceOpt,
+    JsonOpt,
+    TokenArg,
+    fail_with_result,
+    settings_of,
+    zoo_command,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -94,7 +101,7 @@ def history(
     verify: Annotated[bool, typer.Option("--verify", help="Check every link: chain hash, CID, blocks, GCM, adapter, ledger chain.")] = False,
     data_file: Annotated[Path | None, typer.Option("--data", help="A training data file: check its Merkle root against the ledger.", show_default=False)] = None,
     check_provenance: Annotated[bool, typer.Option("--check-provenance", help="With --data: re-check that each imported record's event exists on the chain.")] = False,
-    provenance_rpc: Annotated[Optional[str], typer.Option("--provenance-rpc", help="Node of the data's chain for --check-provenance (default: the current network).", show_default=False)] = None,
+    provenance_rpc: Annotated[str | None, typer.Option("--provenance-rpc", help="Node of the data's chain for --check-provenance (default: the current network).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Training ledger of a model; --verify checks every link and exits 1 on any failure.

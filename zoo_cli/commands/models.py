@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,9 +20,9 @@ def register(app: typer.Typer) -> None:
 @zoo_command
 def mint(
     ctx: typer.Context,
-    base: Annotated[Optional[str], typer.Option("--base", help="Base model: zoo-tiny (built in) or a local Hugging Face model folder.", show_default=False)] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="A name for the model (public metadata).", show_default=False)] = None,
-    specialization: Annotated[Optional[str], typer.Option("--specialization", help="Domain label: General, DeFi, Gaming, NFT, Social or DAO.", show_default=False)] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Base model: zoo-tiny (built in) or a local Hugging Face model folder.", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for the model (public metadata).", show_default=False)] = None,
+    specialization: Annotated[str | None, typer.Option("--specialization", help="Domain label: General, DeFi, Gaming, NFT, Social or DAO.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Mint a model NFT owned by the selected account.
@@ -41,11 +41,11 @@ def mint(
 @zoo_command
 def list_(
     ctx: typer.Context,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Only models owned by this address.", show_default=False)] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only models owned by this address.", show_default=False)] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only models owned by the selected account.")] = False,
     for_sale: Annotated[bool, typer.Option("--for-sale", help="Only models with an active marketplace listing.")] = False,
-    specialization: Annotated[Optional[str], typer.Option("--specialization", help="A domain label (DeFi, ...) or an earned specialization (DeFi_Yield_Optimizer, ...).", show_default=False)] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most this many rows (after the filters).", show_default=False)] = None,
+    specialization: Annotated[str | None, typer.Option("--specialization", help="A domain label (DeFi, ...) or an earned specialization (DeFi_Yield_Optimizer, ...).", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows (after the filters).", show_default=False)] = None,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many matching rows first.")] = 0,
     json: JsonOpt = False,
 ) -> None:
@@ -73,7 +73,7 @@ def _when(ts: int | None) -> str:
 
     if not ts:
         return "-"
-    return dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _listing_text(listing: dict | None) -> str:
@@ -129,15 +129,15 @@ def train(
     ctx: typer.Context,
     token: TokenArg,
     data: Annotated[Path, typer.Argument(help="Interactions (JSON Lines) to train on.", show_default=False)],
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Optimizer steps (default 150).", min=1, show_default=False)] = None,
-    epochs: Annotated[Optional[float], typer.Option("--epochs", help="Passes over the data (overrides --steps).", show_default=False)] = None,
-    rank: Annotated[Optional[int], typer.Option("--rank", help="LoRA rank (default 8).", min=1, show_default=False)] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default 4e-3).", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Training seed (same seed, data and base: same adapter).", show_default=False)] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps (default 150).", min=1, show_default=False)] = None,
+    epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the data (overrides --steps).", show_default=False)] = None,
+    rank: Annotated[int | None, typer.Option("--rank", help="LoRA rank (default 8).", min=1, show_default=False)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default 4e-3).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Training seed (same seed, data and base: same adapter).", show_default=False)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Skip bad lines instead of refusing the file.")] = False,
-    base: Annotated[Optional[str], typer.Option("--base", help="Local folder of the token's base model, if not built in.", show_default=False)] = None,
-    verifier: Annotated[Optional[str], typer.Option("--verifier", help="Verifier account (keystore name) that re-evaluates and signs the report.", show_default=False)] = None,
-    verifier_url: Annotated[Optional[str], typer.Option("--verifier-url", help="A verifier service (`zoo verifier serve`) that evaluates on its private set and signs the report; overrides `verifier`. Also verifier_url in config.toml / ZOO_VERIFIER_URL.", show_default=False)] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Local folder of the token's base model, if not built in.", show_default=False)] = None,
+    verifier: Annotated[str | None, typer.Option("--verifier", help="Verifier account (keystore name) that re-evaluates and signs the report.", show_default=False)] = None,
+    verifier_url: Annotated[str | None, typer.Option("--verifier-url", help="A verifier service (`zoo verifier serve`) that evaluates on its private set and signs the report; overrides `verifier`. Also verifier_url in config.toml / ZOO_VERIFIER_URL.", show_default=False)] = None,
     self_attest: Annotated[bool, typer.Option("--self-attest", help="Sign the report yourself (no verifier: no reward, no specialization).")] = False,
     policy: Annotated[bool, typer.Option("--policy", help="Also train the provable policy model (seconds) and commit its hash on-chain (see `zoo prove`).")] = False,
     policy_only: Annotated[bool, typer.Option("--policy-only", help="Train only the policy model; the current adapter is kept.")] = False,

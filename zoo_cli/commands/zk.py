@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, TokenArg, fail_with_result, new_app, settings_of, zoo_command
+from zoo_cli.commands.common import (
+    JsonOpt,
+    TokenArg,
+    fail_with_result,
+    new_app,
+    settings_of,
+    zoo_command,
+)
 
 SrsOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--srs", help="KZG SRS file of a real network's ceremony. Without it a local SRS is "
                  "generated: UNSAFE (this machine could forge proofs), devnets only.", show_default=False),
 ]
 TasksOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--tasks", help="Comma-separated tasks (defi,gaming,nft,social,governance); default: the "
                  "domains the policy was trained on.", show_default=False),
 ]
@@ -40,7 +47,7 @@ def prove(
     token: TokenArg,
     tasks: TasksOpt = None,
     srs: SrsOpt = None,
-    proof: Annotated[Optional[Path], typer.Option("--proof", help="Submit this proof file instead of proving.", show_default=False)] = None,
+    proof: Annotated[Path | None, typer.Option("--proof", help="Submit this proof file instead of proving.", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Prove (ezkl) the token's committed policy on a registered evaluation set and record it on-chain.
@@ -69,7 +76,7 @@ def prove(
 def verify_proof(
     ctx: typer.Context,
     token: TokenArg,
-    proof: Annotated[Optional[Path], typer.Option("--proof", help="Proof file (default: the newest under $ZOO_HOME/zk/proofs/).", show_default=False)] = None,
+    proof: Annotated[Path | None, typer.Option("--proof", help="Proof file (default: the newest under $ZOO_HOME/zk/proofs/).", show_default=False)] = None,
     srs: SrsOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -119,7 +126,7 @@ def register_set(
     token: Annotated[int, typer.Option("--token", help="The token (at its current generation) this set is drawn for; "
                                        "only one proof of that token may use it.", show_default=False)],
     n: Annotated[int, typer.Option("--n", help="Records per task (64 = one proof each).", min=1)] = 64,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Synthesis seed (default: random, never shown to provers in advance).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Synthesis seed (default: random, never shown to provers in advance).", show_default=False)] = None,
     json: JsonOpt = False,
 ) -> None:
     """Register a zk evaluation set for one evaluation of a token (VERIFIER account): records on IPFS, commitment on-chain."""

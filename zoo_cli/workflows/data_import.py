@@ -630,11 +630,11 @@ def _run(settings, opts, network, chain_id, fetcher, lookups, address, out, prog
     cursor = _load_cursor(cpath)
     start = opts.from_block if opts.from_block is not None else 0
     resumed_from = None
-    if cursor.get("next_block") is not None and cursor.get("domains") == list(opts.domains):
-        # Resume / increment: blocks before the cursor are already in the file.
-        if cursor["next_block"] > start:
-            resumed_from = cursor["next_block"]
-            start = cursor["next_block"]
+    # Resume / increment: blocks before the cursor are already in the file.
+    if (cursor.get("next_block") is not None and cursor.get("domains") == list(opts.domains)
+            and cursor["next_block"] > start):
+        resumed_from = cursor["next_block"]
+        start = cursor["next_block"]
     state = cursor.get("state") if resumed_from is not None else None
     keys = existing_keys(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from zoo_cli.fsutil import atomic_write
 from zoo_cli.units import wei_fields
 
 # the seller's data containers live in workflows/data_keys.py (market.py needs them too)
-from zoo_cli.workflows.data_keys import _index, _remember, data_cid, data_key, records_root  # noqa: F401
+from zoo_cli.workflows.data_keys import _index, _remember, data_cid, data_key, records_root
 from zoo_cli.workflows.market import (
     COMPLETED,
     DATA,

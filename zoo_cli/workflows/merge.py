@@ -70,9 +70,8 @@ def held_out_records(s: Session, tasks: list[str]) -> tuple[list, dict]:
 
     from zoo_cli.engine.schemas import parse_record
     from zoo_cli.engine.synth import synth
-    from zoo_cli.workflows.reports import EVAL_RECORDS_PER_TASK, find_eval_set, load_eval_records
-
     from zoo_cli.errors import ZooError
+    from zoo_cli.workflows.reports import EVAL_RECORDS_PER_TASK, find_eval_set, load_eval_records
 
     try:
         verifier = s.verifier_signer() if s.settings.verifier else None

@@ -67,8 +67,8 @@ def mint(settings: Settings, *, name: str | None, base: str | None, specializati
         raise BadInput("--name must be 1..100 characters")
     base_model = resolve_base(base, settings.cache)
     with Session(settings, progress) as s:
-        s.nft  # fails early (exit 3) when the suite is not deployed
-        s.signer  # unlock first: a wrong password must leave nothing stored or journaled
+        _ = s.nft  # fails early (exit 3) when the suite is not deployed
+        _ = s.signer  # unlock first: a wrong password must leave nothing stored or journaled
         j = s.journal("mint", name or "", base_model.hash_hex, label)
         display = name or "unnamed model"
 

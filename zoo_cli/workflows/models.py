@@ -8,7 +8,7 @@ from zoo_cli.errors import NotFound, PermissionDenied
 from zoo_cli.units import stage_for
 
 # the record helpers live in workflows/records.py (below keys.py); re-exported here
-from zoo_cli.workflows.records import ZERO32, cid_of, public_metadata  # noqa: F401
+from zoo_cli.workflows.records import ZERO32, cid_of, public_metadata
 from zoo_cli.workflows.session import Session
 
 DOMAIN_LABELS = {"defi": "DeFi", "gaming": "Gaming", "nft": "NFT", "social": "Social", "governance": "DAO"}

@@ -7,7 +7,8 @@ through the journal (exactly once, resumable) when one is given.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
 
 from zoo_cli.config import Settings
 from zoo_cli.workflows.journal import Journal, journal_key
@@ -157,7 +158,7 @@ class Session:
         if self._client is not None:
             self._client.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

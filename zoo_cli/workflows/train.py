@@ -19,7 +19,14 @@ from pathlib import Path
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
 from zoo_cli.units import wei_fields
-from zoo_cli.workflows.models import ZERO32, base_for, base_manifest, cid_of, load_adapter, read_record
+from zoo_cli.workflows.models import (
+    ZERO32,
+    base_for,
+    base_manifest,
+    cid_of,
+    load_adapter,
+    read_record,
+)
 from zoo_cli.workflows.session import Session
 
 
@@ -75,8 +82,8 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
           verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False,
           device: str = "auto", gradient_checkpointing: bool = False, compress: str = "none",
           verifier_url: str | None = None, self_attest: bool = False) -> dict:
-    from zoo_cli.engine.device import use
     from zoo_cli.engine.data import load_records
+    from zoo_cli.engine.device import use
     from zoo_cli.engine.train import TrainConfig, clear_checkpoint
     from zoo_cli.engine.train import train as run_training
     from zoo_cli.storage.backend import store_json
@@ -84,7 +91,13 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
     from zoo_cli.workflows.mint import public_document
     from zoo_cli.workflows.models import DOMAIN_LABELS, public_metadata
     from zoo_cli.workflows.reports import (
-        REPORT_TTL_S, build_report, encode_proof, eval_set_for, has_verifier_role, load_eval_records, sign_report,
+        REPORT_TTL_S,
+        build_report,
+        encode_proof,
+        eval_set_for,
+        has_verifier_role,
+        load_eval_records,
+        sign_report,
     )
 
     if verifier_name:
@@ -92,7 +105,7 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
     if verifier_url:
         settings = settings.with_(verifier_url=verifier_url)
     dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
-    cfg_kwargs = {k: v for k, v in dict(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed).items() if v is not None}
+    cfg_kwargs = {k: v for k, v in {"steps": steps, "epochs": epochs, "rank": rank, "lr": lr, "seed": seed}.items() if v is not None}
     config = TrainConfig(**cfg_kwargs, device=device, gradient_checkpointing=gradient_checkpointing,
                          compress=compress)
     use(device)  # evaluation and the verifier's re-evaluation run there too

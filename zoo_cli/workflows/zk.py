@@ -14,14 +14,13 @@ per 64 records) -> submitZkEval.
 
 from __future__ import annotations
 
-from zoo_cli.units import format_eth
-
 import json
 import time
 from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, IntegrityError, NotFound, PermissionDenied
+from zoo_cli.units import format_eth
 from zoo_cli.workflows.session import Session, task_id
 
 ZK_RECORDS_PER_TASK = 64  # one 64-row proof per task
@@ -90,9 +89,10 @@ def train_policy_step(s: Session, dataset, folder: Path) -> dict:
     cb = s.progress.callback("policy") if s.progress is not None else None
     policy = pol.train_policy(dataset.records, progress=cb)
     write_into(folder, policy.to_files(), mode=0o600)
-    per_domain = {d: int(round(v * 10_000)) for d, v in (policy.metrics.get("per_domain") or {}).items()}
+    # metrics may hold numpy floats, whose round() is a float: keep the int()
+    per_domain = {d: int(round(v * 10_000)) for d, v in (policy.metrics.get("per_domain") or {}).items()}  # noqa: RUF046
     held = policy.metrics.get("held_out_accuracy")
-    performance = int(round((held if held is not None else policy.metrics["train_accuracy"]) * 10_000))
+    performance = int(round((held if held is not None else policy.metrics["train_accuracy"]) * 10_000))  # noqa: RUF046
     return {"policy_hash": policy_commitment(s.settings, policy, progress=_zk_progress(s)),
             "performance": performance, "task_scores": per_domain, "weights_sha256": policy.weights_sha256(),
             "metrics": policy.metrics}
@@ -181,11 +181,11 @@ def register_zk_eval_set(s: Session, verifier, tasks: list[str], token_id: int, 
     generation (its own seed; random by default), stores it on IPFS and registers its
     commitment bound to that token and generation. The prover never picks the rows, and the
     set (public once used: its labels travel in the proof's calldata) serves one proof only."""
-    from zoo_cli.workflows.models import require_exists
     import secrets
 
     from zoo_cli.engine import zk
     from zoo_cli.engine.synth import synth
+    from zoo_cli.workflows.models import require_exists
     from zoo_cli.workflows.reports import has_verifier_role
 
     if not has_verifier_role(s, verifier.address):
@@ -404,4 +404,4 @@ def verify_proof(settings: Settings, token_id: int, *, proof_file: Path | None =
             "proof_file": str(path)}
 
 
-__all__ = ["prove", "verify_proof", "zk_setup", "register_set", "policy_commitment"]
+__all__ = ["policy_commitment", "prove", "register_set", "verify_proof", "zk_setup"]
