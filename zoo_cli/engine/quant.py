@@ -10,7 +10,7 @@ true BitDelta of the full weight delta, with their sizes and retention side by s
   ``r · (out + in)``: it is usually *larger* than the float32 adapter; it suits merged
   or fully fine-tuned deltas. It is not a LoRA adapter any more: it is measured by adding
   the reconstructed delta to the base weights (:func:`apply_deltas`), and reported next to
-  int4 by ``benches/compression.py`` rather than offered as a stored adapter format.
+  int4 by ``benches/models.py --only compression`` rather than offered as a stored adapter format.
 
 A compressed adapter is ``{adapter_config.json, adapter_int4.safetensors}``; the stored
 bytes are what the on-chain hash covers; :func:`materialize` gives back a PEFT adapter.
@@ -148,7 +148,7 @@ def compress(adapter: dict[str, bytes], method: str = DEFAULT) -> dict[str, byte
     if method == "int4":
         return compress_int4(adapter)
     raise BadInput("bitdelta stores the full weight delta, not a LoRA adapter",
-                   hint="use --compress int4 (the default) for adapters; see benches/compression.py")
+                   hint="use --compress int4 for adapters; see docs/models.md")
 
 
 # -- true BitDelta of the full delta ---------------------------------------------------------
