@@ -23,7 +23,7 @@ def export(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory (with --car: a .car file or a directory).", show_default=False)],
     car: Annotated[bool, typer.Option("--car", help="Export the encrypted container as a CAR file instead.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an adapter already in the directory.")] = False,
-    compress: Annotated[str, typer.Option("--compress", help="none (float32 adapter_model.safetensors, loads with plain peft) or int4 (adapter_int4.safetensors, per-group 4-bit, ~7x smaller; the README shows how to dequantize it).")] = "none",
+    compress: Annotated[str, typer.Option("--compress", help="none (float32 adapter_model.safetensors, loads with plain peft) or int4 (adapter_int4.safetensors, per-group 4-bit, 5-7x smaller; the README shows how to dequantize it).")] = "none",
     json: JsonOpt = False,
 ) -> None:
     """Owners only: write a standard PEFT adapter folder (or the encrypted objects as CAR).
