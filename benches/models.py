@@ -31,7 +31,7 @@ DOMAINS = ("defi", "gaming", "nft", "governance")
 METHODS = ("route", "cat", "svd", "ties", "dare_ties", "linear")
 
 
-def _parents(base, quick: bool):
+def _parents(base, quick: bool, domains=DOMAINS):
     from zoo_cli.engine.data import dataset_from_records
     from zoo_cli.engine.synth import synth
     from zoo_cli.engine.train import TrainConfig, train
@@ -39,6 +39,8 @@ def _parents(base, quick: bool):
     n, steps = (600, 60) if quick else (2000, 150)
     out = {}
     for i, d in enumerate(DOMAINS):
+        if d not in domains:
+            continue
         t0 = time.monotonic()
         r = train(base, dataset_from_records(synth(d, n, seed=1 + i)), TrainConfig(steps=steps, seed=i))
         out[d] = r.adapter
@@ -158,18 +160,21 @@ def main() -> int:
 
     base = resolve_base("zoo-tiny", default_cache())
     t0 = time.monotonic()
-    out: dict = {"quick": args.quick}
+    out: dict = {"quick": args.quick,
+                 "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}}
     if only == {"mfu"}:
         out["mfu"] = bench_mfu(base)
         print(json.dumps(out, indent=2))
         return 0
-    parents = _parents(base, args.quick)
+    # compression alone needs only the DeFi parent
+    parents = _parents(base, args.quick, ("defi",) if only == {"compression"} else DOMAINS)
     sets = _eval_sets(100 if args.quick else 200)
     if not only or "merge" in only:
         out["merge"], out["parent_scores"] = bench_merge(base, parents, sets)
     if not only or "compression" in only:
         out["compression"] = bench_compression(base, parents["defi"], sets["defi"])
     out["seconds"] = round(time.monotonic() - t0, 1)
+    out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -9,7 +9,9 @@ process (fair peak RSS, no shared caches); throughput repeats alternate the two 
 and report medians, because these CPUs jitter.
 
     python benches/train.py                      # full run (several minutes on 2 cores)
-    python benches/train.py --quick              # small version (~2-3 min)
+    python benches/train.py --quick              # small version (fewer records and repeats; the
+                                                 # time-to-accuracy runs still train to the target:
+                                                 # ~50 min on a loaded 2-core machine)
     python benches/train.py --json               # machine-readable result on stdout
 
 Figures: useful (non-padding) tokens/s of each and their ratio (target >= 1.5x), wall time
@@ -78,6 +80,13 @@ class _Clock:
         return time.monotonic() - self.t0 - self.paused
 
 
+def _progress(kind: str, args, point) -> None:
+    """Append (step, training seconds, accuracy bps) to TMP/KIND-tta.log: a long
+    time-to-accuracy run can be watched with tail -f."""
+    with open(Path(args.tmp) / f"{kind}-tta.log", "a") as fh:
+        fh.write(f"{point[0]} {point[1]} {point[2]}\n")
+
+
 def worker_zoo(args) -> dict:
     from zoo_cli.engine.evaluate import evaluate_model
     from zoo_cli.engine.packing import encode_examples, pack
@@ -109,6 +118,7 @@ def worker_zoo(args) -> dict:
                 clock.paused += time.monotonic() - t
                 state.update(acc=perf / 10_000, step=done)
                 state["curve"].append((done, round(clock.elapsed(), 2), perf))
+                _progress("zoo", args, state["curve"][-1])
 
         try:
             run_steps(model, params, packed, steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
@@ -193,6 +203,7 @@ def worker_hf(args) -> dict:
                 clock.paused += time.monotonic() - t
                 state.update(acc=perf / 10_000, step=s.global_step)
                 state["curve"].append((s.global_step, round(clock.elapsed(), 2), perf))
+                _progress("hf", args, state["curve"][-1])
                 if state["acc"] >= args.target:
                     control.should_training_stop = True
             return control
@@ -231,7 +242,8 @@ def _run_worker(kind: str, phase: str, args) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="zoo trainer vs transformers.Trainer + peft")
-    ap.add_argument("--quick", action="store_true", help="smaller run: 400 records/domain, 2 repeats")
+    ap.add_argument("--quick", action="store_true",
+                    help="smaller run: 400 records/domain, 2 repeats, 200 evaluation records")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--n-per-domain", type=int, default=2000)
     ap.add_argument("--batch-size", type=int, default=8)
@@ -256,10 +268,12 @@ def main() -> int:
         return 0
     if args.quick:
         args.n_per_domain, args.repeats, args.steps = min(args.n_per_domain, 400), 2, 15
+        args.eval_records = min(args.eval_records, 200)
     import tempfile
 
     args.tmp = args.tmp or tempfile.mkdtemp(prefix="zoo-bench-")
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    print(f"# time-to-accuracy progress: {args.tmp}/{{zoo,hf}}-tta.log", file=sys.stderr, flush=True)
 
     # build the base once, outside the measurements
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_base.py")], check=True,

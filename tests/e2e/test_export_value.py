@@ -31,6 +31,37 @@ def test_export_loads_with_peft(zoo_env, trained, tmp_path):
     assert model is not None
 
 
+def test_export_int4(zoo_env, trained, tmp_path):
+    """`zoo export --compress int4`: the stored int4 form (quantized at export for a token
+    trained without compression), its format and bytes in the JSON, >= 4x smaller weights
+    than the float32 export, and a folder that plain peft loads once dequantized."""
+    t = trained["token_id"]
+    f32 = zoo_env("export", t, "-o", tmp_path / "f32").data
+    assert f32["format"] == "peft-float32" and f32["compress"] == "none"
+    assert f32["bytes"] == sum((tmp_path / "f32" / n).stat().st_size for n in
+                               ("README.md", "adapter_config.json", "adapter_model.safetensors"))
+    out = tmp_path / "int4"
+    d = zoo_env("export", t, "-o", out, "--compress", "int4").data
+    assert d["format"] == "zoo-int4-g64-1" and d["compress"] == "int4" and d["encrypted"] is False
+    assert sorted(p.split("/")[-1] for p in d["files"]) == ["README.md", "adapter_config.json",
+                                                            "adapter_int4.safetensors"]
+    assert d["weights_bytes"] == (out / "adapter_int4.safetensors").stat().st_size
+    assert f32["weights_bytes"] >= 4 * d["weights_bytes"]
+    assert "dequantize_folder" in (out / "README.md").read_text()
+    err = zoo_env("export", t, "-o", tmp_path / "m.car", "--car", "--compress", "int4", expect=2).data
+    assert "--car" in err["error"]["message"]
+    zoo_env("export", t, "-o", tmp_path / "bad", "--compress", "nf4", expect=2)
+    if zoo_env.backend != "embedded":
+        return
+    from peft import AutoPeftModelForCausalLM
+
+    from zoo_cli.engine.quant import dequantize_folder
+
+    model = AutoPeftModelForCausalLM.from_pretrained(str(dequantize_folder(out, tmp_path / "plain")),
+                                                     local_files_only=True)
+    assert model is not None
+
+
 def test_export_car(zoo_env, trained, tmp_path):
     t = trained["token_id"]
     d = zoo_env("export", t, "-o", tmp_path / "model.car", "--car").data

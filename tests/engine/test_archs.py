@@ -94,6 +94,17 @@ def test_any_causal_lm_trains_merges_exports_and_loads_in_plain_peft(arch, arch_
     assert isinstance(ask(b, [r.adapter], "pool=ETH/USDC apy=4.2 risk=low ->"), str)
     merged = merge(b, [r.adapter, r.adapter], method="cat")
     assert adapter_config(merged)["r"] == 2 * cfg["r"]
+    # the default merge (route) on this architecture: experts answer their own domain, and the
+    # routed export's experts load in plain peft; --compress int4 dequantizes to the same shapes
+    from zoo_cli.engine.merge import DEFAULT_METHOD
+    from zoo_cli.engine.quant import dequantize_folder
+
+    routed = merge(b, [r.adapter, r.adapter], method=DEFAULT_METHOD, domains=[["defi"], ["gaming"]])
+    assert ask(b, [routed], "pool=ETH/USDC apy=4.2 risk=low ->") == ask(b, [r.adapter], "pool=ETH/USDC apy=4.2 risk=low ->")
+    export_adapter(b, routed, tmp_path / "routed", compress="int4")
+    dequantize_folder(tmp_path / "routed", tmp_path / "routed-plain")
+    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(b.path), local_files_only=True, dtype="float32"),
+                              str(tmp_path / "routed-plain" / "experts" / "p0"), local_files_only=True)
 
     out = tmp_path / "export"
     export_adapter(b, r.adapter, out)

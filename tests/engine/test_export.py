@@ -73,3 +73,49 @@ def test_safetensors_header_is_canonical():
     assert len(out) == 1
     back = load(out.pop())
     assert torch.equal(back["a"], t["a"]) and torch.equal(back["b"], t["b"])
+
+
+def test_int4_export_is_small_and_its_readme_loader_gives_zoos_weights(base, defi_result, tmp_path):
+    """`export --compress int4` of a float32-stored adapter: quantized at export, >= 4x
+    smaller, and the torch-only loader printed in its README (run here verbatim) gives a
+    plain PEFT folder with exactly the weights zoo itself uses for the int4 form."""
+    import re
+
+    import torch
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from zoo_cli.engine.adapters import WEIGHTS, adapter_tensors, load_peft
+    from zoo_cli.engine.export import export_adapter
+    from zoo_cli.engine.quant import INT4_WEIGHTS, compress_int4, dequantize_folder, materialize
+
+    out = tmp_path / "int4"
+    files = export_adapter(base, defi_result.adapter, out, compress="int4")
+    assert sorted(p.name for p in files) == ["README.md", "adapter_config.json", INT4_WEIGHTS]
+    stored = compress_int4(defi_result.adapter)
+    assert (out / INT4_WEIGHTS).read_bytes() == stored[INT4_WEIGHTS]  # deterministic, what zoo stores
+    assert len(defi_result.adapter[WEIGHTS]) / (out / INT4_WEIGHTS).stat().st_size >= 4
+    readme = (out / "README.md").read_text()
+    code = re.search(r"```python\n(import json, torch.*?)```", readme, re.DOTALL).group(1)
+    code = code.replace("dequantize_int4(DIR, OUT)", f"dequantize_int4({str(out)!r}, {str(tmp_path / 'plain')!r})")
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the documented loader, run as printed
+    want = adapter_tensors(materialize(stored))
+    for folder in (tmp_path / "plain", dequantize_folder(out, tmp_path / "viazoo")):
+        got = load_file(str(folder / WEIGHTS))
+        assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    ids = torch.tensor([[1, 5, 6, 7, 8]])
+    plain = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True),
+                                      str(tmp_path / "plain")).eval()
+    zoo_model, _ = load_peft(base, [materialize(stored)])
+    with torch.inference_mode():
+        assert torch.equal(plain(input_ids=ids).logits, zoo_model(input_ids=ids).logits)
+    # an int4-stored adapter exports its stored bytes unchanged; --force over it back to float32
+    # leaves no stale int4 file beside the float weights
+    again = tmp_path / "again"
+    export_adapter(base, stored, again, compress="int4")
+    assert (again / INT4_WEIGHTS).read_bytes() == stored[INT4_WEIGHTS]
+    export_adapter(base, stored, again, card={"overwrite": True})
+    assert not (again / INT4_WEIGHTS).exists() and (again / WEIGHTS).exists()
+    with pytest.raises(BadInput, match="unknown export format"):
+        export_adapter(base, stored, tmp_path / "x", compress="nf4")

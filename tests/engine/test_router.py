@@ -68,6 +68,17 @@ def test_routed_merge_answers_by_domain_and_falls_back_to_cat(base, defi_result,
         AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True, dtype="float32"),
         str(tmp_path / "out" / "experts" / "p0"), local_files_only=True).eval()
     assert plain.peft_config["default"].r == 8
+    # --compress int4: the experts are int4 too, and dequantize_folder converts them all
+    from zoo_cli.engine.quant import dequantize_folder
+
+    q = {p.relative_to(tmp_path / "q").as_posix()
+         for p in export_adapter(base, merged, tmp_path / "q", compress="int4")}
+    assert {"router.json", "adapter_int4.safetensors", "experts/p0/adapter_int4.safetensors",
+            "experts/p1/adapter_int4.safetensors"} <= q and not any("adapter_model" in n for n in q)
+    dequantize_folder(tmp_path / "q", tmp_path / "qp")
+    PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(str(base.path), local_files_only=True, dtype="float32"),
+        str(tmp_path / "qp" / "experts" / "p1"), local_files_only=True)
     assert evaluate(base, merged, [])[1] == 0
 
 

@@ -23,6 +23,7 @@ def export(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory (with --car: a .car file or a directory).", show_default=False)],
     car: Annotated[bool, typer.Option("--car", help="Export the encrypted container as a CAR file instead.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an adapter already in the directory.")] = False,
+    compress: Annotated[str, typer.Option("--compress", help="none (float32 adapter_model.safetensors, loads with plain peft) or int4 (adapter_int4.safetensors, per-group 4-bit, 5-7x smaller; the README shows how to dequantize it).")] = "none",
     json: JsonOpt = False,
 ) -> None:
     """Owners only: write a standard PEFT adapter folder (or the encrypted objects as CAR).
@@ -31,15 +32,18 @@ def export(
     key of the generation they leased but cannot export (exit 4).
 
     Example: zoo export 1 -o ./my-adapter
+    Example: zoo export 1 -o ./my-adapter-int4 --compress int4
     """
     from zoo_cli import output
     from zoo_cli.workflows.export import export as run
 
     s = settings_of(ctx, json=json)
-    data = run(s, token, out, car=car, overwrite=force)
+    data = run(s, token, out, car=car, overwrite=force, compress=compress)
+
     def human(d):
-        kind = "encrypted CAR" if d["encrypted"] else "PEFT adapter"
-        head = f"wrote {kind} of token {d['token_id']} (generation {d['generation']}) to {d['path']}"
+        kind = {"car": "encrypted CAR", "peft-float32": "PEFT adapter"}.get(d["format"], "int4 adapter")
+        head = (f"wrote {kind} of token {d['token_id']} (generation {d['generation']}) to {d['path']}"
+                f" ({d['bytes']:,} bytes)")
         return "\n".join([head] + [f"  {f}" for f in d["files"]])
 
     output.render(s, data, human)

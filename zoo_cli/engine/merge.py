@@ -13,7 +13,7 @@ from zoo_cli.engine.base import BaseModel
 from zoo_cli.errors import BadInput
 
 METHODS = ("route", "linear", "cat", "svd", "ties", "dare_ties")
-DEFAULT_METHOD = "route"  # keeps each parent's skill (benches/merge_retention.py)
+DEFAULT_METHOD = "route"  # keeps each parent's skill (benches/models.py --only merge)
 MAX_PARENTS = 8
 
 

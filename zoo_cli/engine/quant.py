@@ -10,7 +10,7 @@ true BitDelta of the full weight delta, with their sizes and retention side by s
   ``r · (out + in)``: it is usually *larger* than the float32 adapter; it suits merged
   or fully fine-tuned deltas. It is not a LoRA adapter any more: it is measured by adding
   the reconstructed delta to the base weights (:func:`apply_deltas`), and reported next to
-  int4 by ``benches/compression.py`` rather than offered as a stored adapter format.
+  int4 by ``benches/models.py --only compression`` rather than offered as a stored adapter format.
 
 A compressed adapter is ``{adapter_config.json, adapter_int4.safetensors}``; the stored
 bytes are what the on-chain hash covers; :func:`materialize` gives back a PEFT adapter.
@@ -98,6 +98,39 @@ def decompress_int4(compressed: dict[str, bytes]) -> dict[str, bytes]:
                                                 metadata={"format": "pt", "zoo.quant": FORMAT_INT4}))}
 
 
+def dequantize_folder(src, dst=None):
+    """Turn a ``zoo export --compress int4`` folder into a plain float32 PEFT folder.
+
+    ``src`` holds ``adapter_config.json`` + ``adapter_int4.safetensors``; ``dst`` (default:
+    ``src`` itself) receives ``adapter_config.json`` + ``adapter_model.safetensors``, loadable
+    with ``PeftModel.from_pretrained(base, dst)``. The experts of a routed merge
+    (``src/experts/NAME``) are converted too. Returns ``dst``. Format: each tensor flattened
+    in groups of ``zoo.group`` values; ``NAME.q4`` holds two 4-bit codes per byte (low
+    nibble first), value = (code - 8) * ``NAME.scale`` (float16, one per group); shapes and
+    dtypes in the ``zoo.tensors`` metadata (JSON). The README of an export repeats this as a
+    torch-only function for machines without zoo.
+    """
+    from pathlib import Path
+
+    from zoo_cli.fsutil import atomic_write
+
+    src = Path(src)
+    dst = Path(dst) if dst is not None else src
+    try:
+        stored = {CONFIG: (src / CONFIG).read_bytes(), INT4_WEIGHTS: (src / INT4_WEIGHTS).read_bytes()}
+    except OSError as exc:
+        raise BadInput(f"{src} is not an int4 adapter folder: {exc.strerror or exc}",
+                       hint="export one with: zoo export TOKEN -o DIR --compress int4") from None
+    plain = decompress_int4(stored)
+    atomic_write(dst / CONFIG, plain[CONFIG], mode=0o644)
+    atomic_write(dst / WEIGHTS, plain[WEIGHTS], mode=0o644)
+    experts = src / "experts"
+    if experts.is_dir():
+        for sub in sorted(p for p in experts.iterdir() if (p / INT4_WEIGHTS).is_file()):
+            dequantize_folder(sub, dst / "experts" / sub.name)
+    return dst
+
+
 def is_compressed(adapter: dict[str, bytes] | None) -> bool:
     return bool(adapter) and INT4_WEIGHTS in adapter and WEIGHTS not in adapter
 
@@ -115,7 +148,7 @@ def compress(adapter: dict[str, bytes], method: str = DEFAULT) -> dict[str, byte
     if method == "int4":
         return compress_int4(adapter)
     raise BadInput("bitdelta stores the full weight delta, not a LoRA adapter",
-                   hint="use --compress int4 (the default) for adapters; see benches/compression.py")
+                   hint="use --compress int4 for adapters; see docs/models.md")
 
 
 # -- true BitDelta of the full delta ---------------------------------------------------------

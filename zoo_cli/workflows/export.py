@@ -4,7 +4,9 @@ Without ``--car``: a standard PEFT adapter folder (adapter_config.json,
 adapter_model.safetensors, README.md model card) — the one command that writes a
 decrypted adapter to disk. With ``--car``: the token's *encrypted* container (manifest,
 payload, wrapped keys) as a CAR v1 file, importable with ``ipfs dag import`` or
-``zoo ipfs car import``. A lessee holds the key of the generation it leased but may not
+``zoo ipfs car import``. ``--compress int4`` writes the per-group int4 weights
+(``adapter_int4.safetensors``, quantized at export if the token stores float32) instead of
+float32; the JSON reports the ``format`` and the ``bytes`` written. A lessee holds the key of the generation it leased but may not
 export (exit 4): export is the owner's right (documented limit, ARCHITECTURE.md).
 """
 
@@ -18,10 +20,17 @@ from zoo_cli.workflows.models import base_for, cid_of, load_adapter, public_meta
 from zoo_cli.workflows.session import Session
 
 
-def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, overwrite: bool = False) -> dict:
+def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, overwrite: bool = False,
+           compress: str = "none") -> dict:
+    from zoo_cli.engine.export import EXPORT_FORMATS
     from zoo_cli.workflows.fork import require_owner
 
     out = Path(out)
+    if compress not in EXPORT_FORMATS:
+        raise BadInput(f"unknown --compress {compress!r}", hint="use --compress none or --compress int4")
+    if car and compress != "none":
+        raise BadInput("--car exports the encrypted container as stored; --compress applies to the PEFT folder",
+                       hint=f"zoo export {token_id} -o DIR --compress {compress}")
     with Session(settings) as s:
         rec = read_record(s, token_id)
         require_owner(s, token_id, rec, "export")
@@ -35,7 +44,8 @@ def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, o
             path.parent.mkdir(parents=True, exist_ok=True)
             blocks = s.storage.car_export(cid, path)
             return {"path": str(path), "files": [str(path)], "cid": cid, "blocks": blocks, "encrypted": True,
-                    "token_id": token_id, "generation": int(rec["generation"])}
+                    "token_id": token_id, "generation": int(rec["generation"]),
+                    "format": "car", "bytes": path.stat().st_size}
         files, manifest = load_adapter(s, token_id, rec)
         adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
         if not adapter:
@@ -46,8 +56,13 @@ def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, o
                 "generation": int(rec["generation"]), "training_ops": int(rec["trainingOps"]),
                 "performance": int(rec["performance"]), "specialization": rec["specialization"],
                 "task_scores": meta.get("task_scores") or {}, "overwrite": overwrite}
-        from zoo_cli.engine.export import export_adapter
+        from zoo_cli.engine.export import FORMAT_PEFT, export_adapter
+        from zoo_cli.engine.quant import FORMAT_INT4
 
-        written = export_adapter(base, adapter, out, card=card)
+        written = export_adapter(base, adapter, out, card=card, compress=compress)
+        weights = [p for p in written if p.suffix == ".safetensors"]
         return {"path": str(out), "files": [str(p) for p in written], "cid": cid, "encrypted": False,
-                "token_id": token_id, "generation": int(rec["generation"]), "base_model": str(base.path)}
+                "token_id": token_id, "generation": int(rec["generation"]), "base_model": str(base.path),
+                "compress": compress, "format": FORMAT_INT4 if compress == "int4" else FORMAT_PEFT,
+                "bytes": sum(p.stat().st_size for p in written),
+                "weights_bytes": sum(p.stat().st_size for p in weights)}
