@@ -56,3 +56,28 @@ def test_gpt2_base_end_to_end(zoo_env, gpt2_dir, tmp_path):
     if not torch.cuda.is_available():
         zoo_env("train", t, data, "--device", "cuda", expect=2)  # no GPU: a clean error, no CPU run
     zoo_env("mint", "--base", "acme/never-downloaded", expect=3)
+
+
+@pytest.mark.embedded_only
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "phi"])
+def test_other_architectures_mint_train_ask_export(zoo_env, arch, tmp_path):
+    """The other three architectures of the acceptance list through the real `zoo` command
+    (merges of each are covered in tests/engine/test_archs.py): mint with the folder as base,
+    train, ask, export, load the export with plain peft."""
+    from peft import AutoPeftModelForCausalLM
+
+    from engine.test_archs import make_checkpoint
+    from zoo_cli.config import default_cache
+    from zoo_cli.engine.base import canonical_hash, load_tokenizer, resolve_base
+
+    folder = make_checkpoint(arch, tmp_path / arch, load_tokenizer(resolve_base("zoo-tiny", default_cache())))
+    data = tmp_path / "d.jsonl"
+    zoo_env("data", "synth", "--domain", "defi", "--n", 40, "--seed", 3, "-o", data)
+    m = zoo_env("mint", "--base", str(folder), "--name", f"{arch}-owned").data
+    assert m["base_model"] == "0x" + canonical_hash(folder).hex()
+    tr = zoo_env("train", m["token_id"], data, "--steps", 2, "--device", "cpu", "--base", str(folder)).data
+    assert tr["generation"] == 1 and tr["metrics"]["target_modules"]
+    assert isinstance(zoo_env("ask", m["token_id"], "pool=ETH/USDC apy=4.2 risk=low ->").data["answer"], str)
+    out = tmp_path / "export"
+    zoo_env("export", m["token_id"], "-o", str(out))
+    AutoPeftModelForCausalLM.from_pretrained(str(out), local_files_only=True)
