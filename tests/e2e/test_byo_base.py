@@ -64,9 +64,9 @@ def test_other_architectures_mint_train_ask_export(zoo_env, arch, tmp_path):
     """The other three architectures of the acceptance list through the real `zoo` command
     (merges of each are covered in tests/engine/test_archs.py): mint with the folder as base,
     train, ask, export, load the export with plain peft."""
+    from engine.test_archs import make_checkpoint
     from peft import AutoPeftModelForCausalLM
 
-    from engine.test_archs import make_checkpoint
     from zoo_cli.config import default_cache
     from zoo_cli.engine.base import canonical_hash, load_tokenizer, resolve_base
 

@@ -224,6 +224,29 @@ def create_app(config: ServiceConfig, *, lifespan=None):
     return app
 
 
+def start_in_background(name: str, start: Callable[[], None], state: dict, ready: threading.Event,
+                        log: Callable[..., None]) -> threading.Thread:
+    """Run a service's slow start-up (chain, keystore, published keys…) in a thread, so the
+    service binds and answers /openapi.json at once. A failure is kept in ``state["error"]``
+    (every request reports it) and logged once; ``ready`` is set either way."""
+
+    def run() -> None:
+        try:
+            start()
+        except ZooError as err:
+            state["error"] = err
+            log("start_failed", level="error", error=err.message, hint=err.hint)
+        except Exception as err:  # noqa: BLE001 - reported by every request, logged once
+            state["error"] = ZooError(f"{type(err).__name__}: {err}")
+            log("start_failed", level="error", error=str(err))
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(app, host: str = "127.0.0.1", port: int = 8080, *, log=None) -> None:
     """Run ``app`` under uvicorn until SIGTERM/SIGINT (graceful: in-flight requests finish,
     the app's lifespan shutdown runs). Binds 127.0.0.1 unless told otherwise."""

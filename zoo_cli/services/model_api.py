@@ -25,7 +25,13 @@ from fastapi import Request  # this module is imported only by `zoo serve`
 from pydantic import BaseModel, ConfigDict, Field
 
 from zoo_cli.config import Settings
-from zoo_cli.services.http import ApiError, ServiceConfig, api_error_from, create_app
+from zoo_cli.services.http import (
+    ApiError,
+    ServiceConfig,
+    api_error_from,
+    create_app,
+    start_in_background,
+)
 
 MAX_BODY = 64 * 1024
 TokenId = Annotated[int, Field(ge=1, lt=2**63)]
@@ -111,21 +117,11 @@ def build_app(settings: Settings, *, log=None, max_models: int = 8, queue: int =
     nonces = NonceStore(db)
 
     def start() -> None:
-        try:
-            ident = service.start()
-            log("ready", **ident)
-        except ZooError as err:
-            state["error"] = err
-            log("start_failed", level="error", error=err.message, hint=err.hint)
-        except Exception as err:  # noqa: BLE001 - reported by every request, logged once
-            state["error"] = ZooError(f"{type(err).__name__}: {err}")
-            log("start_failed", level="error", error=str(err))
-        finally:
-            ready.set()
+        log("ready", **service.start())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        threading.Thread(target=start, name="serve-start", daemon=True).start()
+        start_in_background("serve-start", start, state, ready, log)
         try:
             yield
         finally:

@@ -23,7 +23,13 @@ from fastapi import Request  # this module is imported only by `zoo verifier ser
 from pydantic import BaseModel, ConfigDict, Field
 
 from zoo_cli.config import Settings
-from zoo_cli.services.http import ApiError, ServiceConfig, api_error_from, create_app
+from zoo_cli.services.http import (
+    ApiError,
+    ServiceConfig,
+    api_error_from,
+    create_app,
+    start_in_background,
+)
 
 MAX_BODY = 16 * 1024
 
@@ -86,33 +92,24 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
     store = JobStore(db)
 
     def start() -> None:
-        try:
-            state["identity"] = wf.identity(settings)
-            if ray:
-                from zoo_cli.services.ray_executor import RayExecutor
+        state["identity"] = wf.identity(settings)
+        if ray:
+            from zoo_cli.services.ray_executor import RayExecutor
 
-                executor = RayExecutor(ray, workers=workers)
-            else:
-                executor = LocalProcessExecutor(workers)
-            state["runner"] = JobRunner(store, executor, wf.job_tasks(settings), log,
-                                        service_threads=max(2, workers))
-            resumed = state["runner"].resume()
-            log("ready", verifier=state["identity"]["verifier"], chain_id=state["identity"]["chain_id"], resumed=resumed,
-                executor=f"ray:{ray}" if ray else f"processes:{workers}")
-        except ZooError as err:
-            state["error"] = err
-            log("start_failed", level="error", error=err.message, hint=err.hint)
-        except Exception as err:  # noqa: BLE001 - reported by every request, logged once
-            state["error"] = ZooError(f"{type(err).__name__}: {err}")
-            log("start_failed", level="error", error=str(err))
-        finally:
-            ready.set()
+            executor = RayExecutor(ray, workers=workers)
+        else:
+            executor = LocalProcessExecutor(workers)
+        state["runner"] = JobRunner(store, executor, wf.job_tasks(settings), log,
+                                    service_threads=max(2, workers))
+        resumed = state["runner"].resume()
+        log("ready", verifier=state["identity"]["verifier"], chain_id=state["identity"]["chain_id"], resumed=resumed,
+            executor=f"ray:{ray}" if ray else f"processes:{workers}")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         # identity (chain, keystore, KeyRegistry keys) comes up in the background so the
         # service binds and answers /openapi.json at once; models load in the job workers
-        threading.Thread(target=start, name="verifier-start", daemon=True).start()
+        start_in_background("verifier-start", start, state, ready, log)
         try:
             yield
         finally:
