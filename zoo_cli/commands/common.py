@@ -20,6 +20,7 @@ from zoo_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, ZooError
 
 JSON_HELP = "Print exactly one JSON document on stdout."
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+HostOpt = Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA GPU, else Apple MPS, else CPU), cpu, cuda[:N] or mps. GPUs run bf16/fp16 autocast.")]
 TokenArg = Annotated[int, typer.Argument(help="Token id of the model NFT.", min=0, show_default=False)]
 

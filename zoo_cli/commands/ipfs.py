@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, new_app, settings_of, zoo_command
+from zoo_cli.commands.common import HostOpt, JsonOpt, new_app, settings_of, zoo_command
 
 ipfs_app = new_app("IPFS plumbing on the current storage backend: add, cat, pin, CAR export/import.")
 car_app = new_app("CAR v1 files: export a DAG, import blocks (each hash-checked).")
@@ -111,7 +111,7 @@ def gc(ctx: typer.Context, json: JsonOpt = False) -> None:
 @zoo_command
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only; 0.0.0.0: every interface).")] = "127.0.0.1",
+    host: HostOpt = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port, printed on stderr).", min=0, max=65535)] = 8080,
     json: JsonOpt = False,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import settings_of, zoo_command
+from zoo_cli.commands.common import HostOpt, settings_of, zoo_command
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 @zoo_command
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to bind (default 127.0.0.1: local only).")] = "127.0.0.1",
+    host: HostOpt = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8780,
     max_models: Annotated[int, typer.Option("--max-models", help="Warm models kept in memory (LRU).", min=1)] = 8,
     queue: Annotated[int, typer.Option("--queue", help="Requests waiting for the model at once; more get 429 + Retry-After.", min=1)] = 64,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zoo_cli.commands.common import JsonOpt, new_app, settings_of, zoo_command
+from zoo_cli.commands.common import HostOpt, JsonOpt, new_app, settings_of, zoo_command
 
 verifier_app = new_app("The verifier service: verified reports and specialization proofs over HTTP (docs/verifier.md).")
 
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 @zoo_command
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to bind (default 127.0.0.1: local only).")] = "127.0.0.1",
+    host: HostOpt = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8765,
     workers: Annotated[int, typer.Option("--workers", help="Evaluation worker processes (with --ray auto: the local cluster's CPUs).", min=1)] = 1,
     ray: Annotated[str | None, typer.Option("--ray", help="Run evaluations on a Ray cluster: auto (start a local one), ray://HOST:PORT (Ray Client) or HOST:PORT (the head's GCS). Needs the cluster extra.", show_default=False)] = None,
