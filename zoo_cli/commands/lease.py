@@ -117,7 +117,7 @@ def take(ctx: typer.Context, token: TokenArg, for_: DurationOpt, json: JsonOpt =
 def status(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
     """Current user and expiry (chain time), lease offer and open orders of a model."""
     from zoo_cli import output
-    from zoo_cli.units import format_duration
+    from zoo_cli.units import display_eth, format_duration
     from zoo_cli.workflows.lease import status as run
 
     s = settings_of(ctx, json=json)
@@ -127,7 +127,7 @@ def status(ctx: typer.Context, token: TokenArg, json: JsonOpt = False) -> None:
         lst = d["listing"]
         offer_ = "-"
         if lst and lst["for_lease"]:
-            offer_ = (f"{lst['lease_price_per_day_eth']} ETH/day, {format_duration(lst['min_lease_s'])} to "
+            offer_ = (f"{display_eth(int(lst['lease_price_per_day_wei']))}/day, {format_duration(lst['min_lease_s'])} to "
                       f"{format_duration(lst['max_lease_s'])}")
             if int(lst["min_lease_price_wei"]):
                 offer_ += f", at least {lst['min_lease_price_eth']} ETH"

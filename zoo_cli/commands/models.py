@@ -83,10 +83,10 @@ def _listing_text(listing: dict | None) -> str:
     if listing.get("for_sale"):
         parts.append(f"for sale at {listing['price_eth']} ETH")
     if listing.get("for_lease"):
-        from zoo_cli.units import format_duration
+        from zoo_cli.units import display_eth, format_duration
 
         kind = "hosted lease (API only)" if listing.get("lease_kind") == "hosted" else "key lease"
-        parts.append(f"{kind} at {listing['lease_price_per_day_eth']} ETH/day, "
+        parts.append(f"{kind} at {display_eth(int(listing['lease_price_per_day_wei']))}/day, "
                      f"{format_duration(listing['min_lease_s'])} to {format_duration(listing['max_lease_s'])}")
     return ", ".join(parts) or "listed"
 
