@@ -14,7 +14,7 @@ $(STAMPS)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,cluster]'
+	$(PIP) install -q -e '.[dev,cluster,zk]'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/npm: package.json package-lock.json

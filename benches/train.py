@@ -89,9 +89,9 @@ def _progress(kind: str, args, point) -> None:
 
 def worker_zoo(args) -> dict:
     from zoo_cli.engine.evaluate import evaluate_model
+    from zoo_cli.engine.loop import Stopped, run_steps
     from zoo_cli.engine.packing import encode_examples, pack
     from zoo_cli.engine.schemas import example_text
-    from zoo_cli.engine.train import _Stopped, run_steps
 
     torch, base, train_recs, held, model, tok = _setup(args)
     torch.manual_seed(args.seed)
@@ -124,7 +124,7 @@ def worker_zoo(args) -> dict:
             run_steps(model, params, packed, steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, warmup=10, progress=progress,
                       stop=lambda: state["acc"] >= args.target)
-        except _Stopped:
+        except Stopped:
             pass
         out.update(reached=state["acc"] >= args.target, accuracy=state["acc"], steps=state["step"],
                    seconds=round(clock.elapsed(), 2), curve=state["curve"])
@@ -136,7 +136,7 @@ def worker_zoo(args) -> dict:
 
         bd = compress(adapter)
         out["bitdelta_bytes"] = len(bd["adapter_bitdelta.safetensors"])
-        from zoo_cli.engine.adapters import load_peft
+        from zoo_cli.engine.loading import load_peft
 
         m2, _ = load_peft(base, [decompress(bd, base)])
         out["bitdelta_accuracy"] = evaluate_model(m2, tok, held)[1] / 10_000

@@ -27,10 +27,11 @@ def _gas(zk_root: Path, proof, art: dict) -> dict:
     from support.anvil import start_anvil
     from web3 import Web3
 
-    from zoo_cli.engine import zk
+    from zoo_cli.chain.solcjs import compile_source
+    from zoo_cli.chain.zkverifier import verify_proof_calldata
 
     check_src = (ROOT / "contracts" / "zk" / "ZkEvalCheck.sol").read_text()
-    check = zk._solc_compile(zk_root, check_src, "ZkEvalCheck")["ZkEvalCheck"]
+    check = compile_source(zk_root, check_src, "ZkEvalCheck")["ZkEvalCheck"]
     with start_anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
         me = w3.eth.accounts[0]
@@ -47,7 +48,7 @@ def _gas(zk_root: Path, proof, art: dict) -> dict:
                             bytes.fromhex(art["vka_digest"][2:]))
         chunk = proof.chunks[0]
         raw = w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
-            {"from": me, "to": verifier.address, "data": zk.evm_calldata(chunk, art), "gas": 10_000_000}))
+            {"from": me, "to": verifier.address, "data": verify_proof_calldata(chunk.proof_bytes, chunk.instances, art), "gas": 10_000_000}))
         full = w3.eth.wait_for_transaction_receipt(checker.functions.evaluate(
             vka, int(proof.param_hash, 16), bytes.fromhex(proof.eval_commitment[2:]), proof.labels,
             [c.proof_bytes for c in proof.chunks], [c.instances for c in proof.chunks]).transact(
@@ -56,7 +57,7 @@ def _gas(zk_root: Path, proof, art: dict) -> dict:
         submit = _submit_gas(w3, me, deploy, verifier.address, vka, art, proof)
         return {"verifier_deploy_gas": deploy_gas, "register_vka_gas": reg.gasUsed,
                 "verify_proof_tx_gas": raw.gasUsed, "evaluate_tx_gas": full.gasUsed,
-                "calldata_bytes": len(zk.evm_calldata(chunk, art)), **submit}
+                "calldata_bytes": len(verify_proof_calldata(chunk.proof_bytes, chunk.instances, art)), **submit}
 
 
 def _submit_gas(w3, me, deploy, verifier: str, vka: list, art: dict, proof) -> dict:
@@ -105,6 +106,7 @@ def main() -> None:
     from zoo_cli.engine import policy as pol
     from zoo_cli.engine import zk
     from zoo_cli.engine.synth import synth
+    from zoo_cli.workflows.zk import verifier_artifact
 
     tmp = tempfile.TemporaryDirectory(prefix="zoo-zk-bench-")
     zk_root = args.keys or Path(tmp.name)
@@ -130,7 +132,7 @@ def main() -> None:
     assert zk.verify_local(proof, zk_root)
     out["verify_s"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
-    art = zk.evm_verifier_artifact(zk_root)
+    art = verifier_artifact(zk_root)
     out["verifier_artifact_s"] = round(time.perf_counter() - t, 2)
     out["verifier_runtime_bytes"] = len(art["deployedBytecode"]) // 2 - 1
     out["vka_words"] = len(art["vka"])

@@ -31,12 +31,13 @@ EVAL_SEED = 4242  # the verifier's seed for the registered set (same on both cha
 def zk_cache(tmp_path_factory) -> Path:
     """A key folder built once (or ZOO_TEST_ZK_CACHE): keys, SRS and the verifier artifact."""
     from zoo_cli.engine import zk
+    from zoo_cli.workflows.zk import verifier_artifact
 
     root = Path(os.environ["ZOO_TEST_ZK_CACHE"]) if os.environ.get("ZOO_TEST_ZK_CACHE") else \
         tmp_path_factory.mktemp("zk-cache")
     root.mkdir(parents=True, exist_ok=True)
     zk.ensure_keys(root)
-    zk.evm_verifier_artifact(root)
+    verifier_artifact(root)
     return root
 
 

@@ -71,12 +71,13 @@ def test_any_causal_lm_trains_merges_exports_and_loads_in_plain_peft(arch, arch_
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from zoo_cli.engine.adapters import adapter_config, load_peft
+    from zoo_cli.engine.adapters import adapter_config
     from zoo_cli.engine.arch import peft_defaults
     from zoo_cli.engine.base import resolve_base
     from zoo_cli.engine.evaluate import evaluate, generate
     from zoo_cli.engine.export import export_adapter
     from zoo_cli.engine.infer import ask
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.merge import merge
     from zoo_cli.engine.train import TrainConfig, train
 
@@ -169,9 +170,10 @@ def test_a_base_that_is_not_a_causal_lm_is_a_clean_error(arch_dirs, tmp_path, sm
 
 def test_big_vocab_rows_are_split_and_checkpointing_gives_the_same_adapter(arch_dirs, small_data, tmp_path,
                                                                            monkeypatch):
-    import zoo_cli.engine.train as engine_train
+    import zoo_cli.engine.loop as engine_loop
     from zoo_cli.engine.base import resolve_base
-    from zoo_cli.engine.train import TrainConfig, _sub_batch, train
+    from zoo_cli.engine.loop import _sub_batch
+    from zoo_cli.engine.train import TrainConfig, train
 
     assert _sub_batch(4, 256, 1024) == 4  # zoo-tiny: one forward per micro-batch, as before
     assert _sub_batch(8, 4096, 151_936) == 1  # Qwen2 vocabulary at 4k context: one row at a time
@@ -181,6 +183,6 @@ def test_big_vocab_rows_are_split_and_checkpointing_gives_the_same_adapter(arch_
     ckpt = train(b, small_data, TrainConfig(**cfg, gradient_checkpointing=True))
     assert ckpt.metrics["gradient_checkpointing"] is True
     assert plain.metrics["final_loss"] == pytest.approx(ckpt.metrics["final_loss"], rel=1e-4)
-    monkeypatch.setattr(engine_train, "LOGITS_BUDGET", 1)  # force one row per forward
+    monkeypatch.setattr(engine_loop, "LOGITS_BUDGET", 1)  # force one row per forward
     split = train(b, small_data, TrainConfig(**cfg))
     assert plain.metrics["final_loss"] == pytest.approx(split.metrics["final_loss"], rel=1e-4)

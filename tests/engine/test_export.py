@@ -14,8 +14,8 @@ def test_exported_folder_loads_with_plain_peft_and_matches_zoo(base, defi_result
     from peft import AutoPeftModelForCausalLM, PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from zoo_cli.engine.adapters import load_peft
     from zoo_cli.engine.export import export_adapter
+    from zoo_cli.engine.loading import load_peft
 
     out = tmp_path / "model"
     files = export_adapter(base, defi_result.adapter, out, card={"name": "alpha", "task_scores": defi_result.task_scores})
@@ -55,7 +55,7 @@ def test_adapter_metadata_records_base_and_versions(base, defi_result):
 
 
 def test_broken_adapters_are_refused(base):
-    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.loading import load_peft
 
     with pytest.raises(BadInput):
         load_peft(base, [{"adapter_config.json": b"{}"}])
@@ -86,8 +86,9 @@ def test_int4_export_is_small_and_its_readme_loader_gives_zoos_weights(base, def
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    from zoo_cli.engine.adapters import WEIGHTS, adapter_tensors, load_peft
+    from zoo_cli.engine.adapters import WEIGHTS, adapter_tensors
     from zoo_cli.engine.export import export_adapter
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.quant import INT4_WEIGHTS, compress_int4, dequantize_folder, materialize
 
     out = tmp_path / "int4"

@@ -9,8 +9,9 @@ from zoo_cli.errors import BadInput
 
 
 def test_int4_keeps_98_percent_at_4x_smaller(base, defi_result, eval_sets):
-    from zoo_cli.engine.adapters import adapter_tensors, load_peft
+    from zoo_cli.engine.adapters import adapter_tensors
     from zoo_cli.engine.evaluate import evaluate
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.quant import DEFAULT, compress, is_compressed, materialize
 
     adapter = defi_result.adapter

@@ -7,6 +7,7 @@ to keep the keys between runs.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -69,10 +70,14 @@ def test_onchain_verifier(zk_root, honest_proof, other_proof):
 
     if not available():
         pytest.skip("anvil missing: npm ci")
-    art = zk.evm_verifier_artifact(zk_root)
-    assert len(art["deployedBytecode"]) // 2 - 1 <= zk.EIP170_LIMIT
-    check_src = (zk.REPO_ROOT / "contracts" / "zk" / "ZkEvalCheck.sol").read_text()
-    check = zk._solc_compile(zk_root, check_src, "ZkEvalCheck")["ZkEvalCheck"]
+    from zoo_cli.chain.solcjs import compile_source
+    from zoo_cli.chain.zkverifier import EIP170_LIMIT
+    from zoo_cli.workflows.zk import verifier_artifact
+
+    art = verifier_artifact(zk_root)
+    assert len(art["deployedBytecode"]) // 2 - 1 <= EIP170_LIMIT
+    check_src = (Path(__file__).resolve().parents[2] / "contracts" / "zk" / "ZkEvalCheck.sol").read_text()
+    check = compile_source(zk_root, check_src, "ZkEvalCheck")["ZkEvalCheck"]
     with start_anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.url))
         me = w3.eth.accounts[0]

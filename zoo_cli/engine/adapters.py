@@ -98,36 +98,3 @@ def write_adapter(adapter: dict[str, bytes], folder: Path) -> Path:
 
     write_into(folder, {name: adapter[name] for name in ADAPTER_FILES})
     return Path(folder)
-
-
-def load_peft(base: BaseModel, adapters: list[dict[str, bytes]], names: list[str] | None = None,
-              trainable: bool = False, device: str | None = None):
-    """A fresh base copy with every adapter loaded (the first one active); (model, tokenizer)."""
-    from peft import PeftModel
-
-    from zoo_cli.engine.base import load_base
-
-    if not adapters:
-        raise BadInput("no adapter given")
-    from zoo_cli.engine.quant import materialize
-
-    names = names or [f"a{i}" for i in range(len(adapters))]
-    adapters = [materialize(a) for a in adapters]  # stored int4 -> float32 LoRA
-    model, tok = load_base(base, device)
-    with tempfile.TemporaryDirectory(prefix="zoo-adapter-") as d:
-        for i, (name, adapter) in enumerate(zip(names, adapters)):
-            check_adapter(adapter)
-            folder = write_adapter(adapter, Path(d) / name)
-            try:
-                if i == 0:
-                    model = PeftModel.from_pretrained(model, str(folder), adapter_name=name,
-                                                      is_trainable=trainable)
-                else:
-                    model.load_adapter(str(folder), adapter_name=name, is_trainable=trainable)
-            except (ValueError, RuntimeError, KeyError) as exc:
-                raise BadInput(f"adapter {i + 1} does not fit base {base.id}: {exc}".splitlines()[0],
-                               hint="was it trained on a different base model?") from None
-    model.set_adapter(names[0])
-    if not trainable:
-        model.eval()
-    return model, tok

@@ -272,8 +272,8 @@ def build_zoo_tiny(out_dir: Path, progress: Progress | None = None, spec: dict |
     try:
         from transformers import LlamaConfig, LlamaForCausalLM
 
+        from zoo_cli.engine.loop import run_steps
         from zoo_cli.engine.packing import encode_examples, pack
-        from zoo_cli.engine.train import run_steps
 
         t0 = time.monotonic()
         pairs = _corpus(spec)

@@ -106,9 +106,9 @@ def evaluate(base: BaseModel, adapter: dict[str, bytes] | None, records) -> tupl
 
     ``records`` are Interaction objects, dicts, or a Dataset; all of them are scored.
     """
-    from zoo_cli.engine.adapters import load_peft
     from zoo_cli.engine.base import load_base
     from zoo_cli.engine.data import Dataset, dataset_from_records
+    from zoo_cli.engine.loading import load_peft
 
     if isinstance(records, Dataset):
         records = records.records

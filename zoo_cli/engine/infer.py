@@ -37,9 +37,9 @@ def _members(adapters) -> list[Member]:
 
 
 def _answers(base: BaseModel, adapter: dict[str, bytes] | None, prompts: list[str]) -> list[str]:
-    from zoo_cli.engine.adapters import load_peft
     from zoo_cli.engine.base import load_base
     from zoo_cli.engine.evaluate import generate
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.router import is_routed, run_routed
 
     if hasattr(adapter, "answers"):  # a warm, batching model (engine/serving.py)
@@ -173,8 +173,8 @@ def _yield_strategy(base, adapters, pools: list[dict], capital: float) -> dict:
 
 def _trait_sets(base, adapters, theme: str, n: int) -> dict:
     """Rank every (rarity, eyes, background) by the model's log-probability of ``buy``."""
-    from zoo_cli.engine.adapters import load_peft
     from zoo_cli.engine.base import load_base
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.synth import BACKGROUNDS, EYES, RARITIES
 
     if not 1 <= n <= 100:

@@ -43,9 +43,6 @@ def merge(base: BaseModel, adapters: list[dict[str, bytes]], weights: list[float
     separately, which usually loses skill (prefer ``cat``). ``dare_*`` drop weights at
     random: ``seed`` makes them reproducible.
     """
-    from zoo_cli.engine.adapters import adapter_config, from_peft_model, load_peft
-    from zoo_cli.engine.runtime import torch_setup
-
     if method not in METHODS:
         raise BadInput(f"unknown merge method {method!r}", hint=f"use one of: {', '.join(METHODS)}")
     if not 2 <= len(adapters) <= MAX_PARENTS:
@@ -63,25 +60,9 @@ def merge(base: BaseModel, adapters: list[dict[str, bytes]], weights: list[float
         if domains is None:
             raise BadInput("a routed merge needs each parent's domains")
         return build(base, adapters, domains, weights)
-    ranks = {adapter_config(a).get("r") for a in adapters}
-    if method == "linear" and len(ranks) > 1:
-        raise BadInput(f"linear merge needs equal LoRA ranks, got {sorted(ranks)}",
-                       hint="use --method cat or svd")
-    torch = torch_setup()
-    from zoo_cli.engine.quant import materialize
+    from zoo_cli.engine.weighted import weighted_merge
 
-    adapters = [materialize(a) for a in adapters]
-    names = [f"p{i}" for i in range(len(adapters))]
-    model, _ = load_peft(base, adapters, names=names)
-    kwargs: dict = {}
-    if method in ("ties", "dare_ties"):
-        kwargs["density"] = density
-    if method == "svd":
-        kwargs["svd_rank"] = svd_rank or max(ranks)
-    torch.manual_seed(seed)
-    model.add_weighted_adapter(names, weights, "merged", combination_type=method, **kwargs)
-    return from_peft_model(model, base, adapter_name="merged",
-                           extra={"merge_method": method, "merge_weights": weights, "parents": len(adapters)})
+    return weighted_merge(base, adapters, weights, method, seed=seed, density=density, svd_rank=svd_rank)
 
 
 def merge_report(base: BaseModel, parents: list[dict[str, bytes]], merged: dict[str, bytes],

@@ -104,7 +104,7 @@ def route(adapter: dict[str, bytes], prompts: list[str]) -> list[str]:
 def build(base, adapters: list[dict[str, bytes]], domains: list[list[str]],
           weights: list[float] | None = None) -> dict[str, bytes]:
     """The routed merge of ``adapters`` (parent i trained on ``domains[i]``)."""
-    from zoo_cli.engine.merge import merge as weighted_merge
+    from zoo_cli.engine.weighted import weighted_merge
 
     if len(domains) != len(adapters):
         raise BadInput("a routed merge needs each parent's domains",
@@ -122,15 +122,14 @@ def build(base, adapters: list[dict[str, bytes]], domains: list[list[str]],
     for owners in groups.values():
         if owners not in names:
             names[owners] = "p" + "_".join(map(str, owners))
-    files: dict[str, bytes] = dict(weighted_merge(base, adapters, weights, method="cat"))
+    files: dict[str, bytes] = dict(weighted_merge(base, adapters, weights, "cat"))
     for owners, name in names.items():
         if len(owners) == 1:
             expert = adapters[owners[0]]
         else:  # parents sharing a domain: their cat merge, weights normalised to sum 1
             ws = [weights[i] for i in owners]
             total = sum(abs(w) for w in ws) or 1.0
-            expert = weighted_merge(base, [adapters[i] for i in owners], [w / total for w in ws],
-                                    method="cat")
+            expert = weighted_merge(base, [adapters[i] for i in owners], [w / total for w in ws], "cat")
         for k, v in expert.items():  # int4-stored parents stay int4
             files[f"{EXPERTS}{name}/{k}"] = v
     cfg = {"format": FORMAT, "experts": {n: list(o) for o, n in sorted(names.items(), key=lambda x: x[1])},
@@ -144,7 +143,7 @@ def build(base, adapters: list[dict[str, bytes]], domains: list[list[str]],
 def run_routed(base, adapter: dict[str, bytes], prompts: list[str], fn) -> list:
     """``fn(model, tokenizer, prompts) -> list`` over ``prompts``, each group of prompts on
     its expert (all experts loaded once, as named adapters of one model)."""
-    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.loading import load_peft
 
     targets = route(adapter, prompts)
     if not targets:

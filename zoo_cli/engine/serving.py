@@ -48,7 +48,7 @@ class WarmModel:
             return
         with self._load_lock:
             if self._model is None:
-                from zoo_cli.engine.adapters import load_peft
+                from zoo_cli.engine.loading import load_peft
 
                 self._model = load_peft(self.base, [self.adapter])
 

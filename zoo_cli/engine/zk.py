@@ -36,12 +36,9 @@ for devnets) or ``srs-<sha256[:16]>`` of a ceremony file passed as ``srs``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,10 +52,6 @@ from zoo_cli.errors import BadInput, NotFound, OperationFailed
 ZK_BATCH = 64          # rows per proof
 NUM_INNER_COLS = 2     # keeps a 64-row batch within 2**15 rows
 PAD_LABEL = 255        # label of padding rows (never counted)
-EIP170_LIMIT = 24_576  # deployed bytecode limit
-SOLC_VERSION = "0.8.20"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_DIR = REPO_ROOT / "tools" / "zk"
 MANIFEST = "manifest.json"
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
@@ -70,8 +63,14 @@ def _noop(step: str, done: int, total: int) -> None:
 
 
 def _ezkl():
-    import ezkl
-
+    """ezkl (and onnx, which torch.onnx.export needs to write the policy graph), or a clear
+    error: both come with the optional ``zk`` extra."""
+    try:
+        import ezkl
+        import onnx  # noqa: F401 - imported by torch.onnx.export, checked here for the message
+    except ImportError as exc:
+        raise NotFound(f"zero-knowledge proofs need the zk extra ({exc.name} is not installed)",
+                       hint="pip install 'zoo[zk]' (ezkl, onnx); `make setup` installs it") from None
     return ezkl
 
 
@@ -533,160 +532,31 @@ def verify_local(proof: EvalProof, zk_root: Path, *, srs: Path | None = None,
     return True
 
 
-# -- EVM verifier -----------------------------------------------------------------------------
+# -- EVM verifier (the Solidity side: chain/zkverifier.py; both meet in workflows/zk.py) ------
 
-def _node() -> str:
-    node = shutil.which("node")
-    if not node:
-        raise NotFound("node is not installed", hint="install Node.js 20 and run `make setup`")
-    return node
+def write_evm_verifier(keys: ArchKeys, solc_home: Path) -> tuple[Path, Path]:
+    """ezkl's *reusable* Halo2 verifier source and this architecture's verification-key
+    artifact (``ZkVerifier.sol``, ``vka.bin`` in the keys folder). ezkl runs in a child
+    process whose HOME is ``solc_home`` (chain.solcjs) so it finds solc 0.8.20 offline."""
+    sol, abi, vka = keys.dir / "ZkVerifier.sol", keys.dir / "ZkVerifier.abi", keys.dir / "vka.bin"
+    code = ("import asyncio, sys, ezkl\n"  # these calls are async in ezkl 23
+            "async def main():\n"
+            "    ok = await ezkl.create_evm_verifier("
+            f"{str(keys.vk)!r}, {str(keys.settings)!r}, {str(sol)!r}, {str(abi)!r}, "
+            f"srs_path={str(keys.srs_path)!r}, reusable=True)\n"
+            f"    return ok and await ezkl.create_evm_vka({str(keys.vk)!r}, {str(keys.settings)!r}, "
+            f"{str(vka)!r}, srs_path={str(keys.srs_path)!r})\n"
+            "sys.exit(0 if asyncio.run(main()) else 1)\n")
+    for attempt in (1, 2):  # one retry: a failure here has been seen once, unexplained, under load
+        proc = childproc.run([sys.executable, "-c", code], env_extra={"HOME": str(solc_home)},
+                             capture_output=True, check=False)
+        if proc.returncode == 0 and sol.exists() and vka.exists():
+            break
+        if attempt == 2:
+            raise OperationFailed(f"ezkl create_evm_verifier failed (exit {proc.returncode}): "
+                                  f"{proc.stderr.decode()[-800:]}", hint="rerun with --verbose")
+        if os.environ.get("ZOO_DEBUG"):
+            from zoo_cli.notices import note
 
-
-def solc_home(zk_root: Path) -> Path:
-    """A project-owned HOME holding ``.svm/0.8.20/solc-0.8.20`` (solc-js shim) for ezkl."""
-    home = Path(zk_root) / "home"
-    target = home / ".svm" / SOLC_VERSION / f"solc-{SOLC_VERSION}"
-    package = Path(os.environ.get("ZOO_SOLC0820") or REPO_ROOT / "node_modules" / "solc0820")
-    if not (package / "index.js").exists():
-        raise NotFound(f"solc {SOLC_VERSION} (npm solc0820) not found at {package}",
-                       hint="run `make setup` (npm ci) in the zoo checkout")
-    script = (TOOLS_DIR / "solc-0.8.20.sh").read_text()
-    script = (script.replace("@NODE@", _node()).replace("@SCRIPT@", str(TOOLS_DIR / "solc_stream.cjs"))
-              .replace("@SOLC0820@", str(package)))
-    if not target.exists() or target.read_text() != script:
-        # a temp name of our own: another process may be writing its copy (or running the
-        # shim) at the same moment; a shared temp name could hand it a half-written file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(script)
-        tmp.chmod(0o755)
-        os.replace(tmp, target)
-    return home
-
-
-def _solc_compile(zk_root: Path, source: str, name: str) -> dict:
-    home = solc_home(zk_root)
-    request = {
-        "language": "Solidity",
-        "sources": {f"{name}.sol": {"content": source}},
-        "settings": {"optimizer": {"enabled": True, "runs": 1}, "evmVersion": "shanghai",
-                     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object",
-                                                     "evm.deployedBytecode.object"]}}},
-    }
-    proc = childproc.run([str(home / ".svm" / SOLC_VERSION / f"solc-{SOLC_VERSION}"), "--standard-json"],
-                         input=json.dumps(request).encode(), capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise OperationFailed(f"solc {SOLC_VERSION} failed: {proc.stderr.decode()[-500:]}")
-    out = json.loads(proc.stdout)
-    errors = [e["formattedMessage"] for e in out.get("errors", []) if e.get("severity") == "error"]
-    if errors:
-        raise OperationFailed("verifier does not compile: " + errors[0][:500])
-    return out["contracts"][f"{name}.sol"]
-
-
-def evm_verifier_artifact(zk_root: Path, config: pol.PolicyConfig | None = None, *, srs: Path | None = None,
-                          progress: Progress | None = None) -> dict:
-    """ezkl's *reusable* Halo2 verifier plus this architecture's verification-key artifact.
-
-    The circuit-specific verifier (36.6 KB for the default policy) exceeds EIP-170, so the
-    vk travels as data: ``vka`` (``bytes32[]``) is registered once with
-    ``registerVka(bytes32[] vka) returns (bytes32 digest)`` and passed with every proof to
-    ``verifyProof(bytes proof, uint256[] instances, bytes32[] vka)``, which reverts on an
-    invalid proof and returns ``(true, keccak256(vka), rescaled)`` otherwise. A caller MUST
-    compare the returned digest with :data:`vka_digest` of its architecture (any registered
-    vka would otherwise do). Note: the return data is not standard ABI for the ``int256[]``
-    part; read the first two words only (see contracts/zk/ZkEvalCheck.sol).
-
-    Returns ``{contract, abi, bytecode, deployedBytecode, compiler, source_sha256, vka,
-    vka_digest, arch_id, srs_id, srs_unsafe, vk_sha256, instances}``, cached as
-    ``ZkVerifier.json`` in the architecture folder. ezkl runs in a child process whose HOME
-    is :func:`solc_home` so it finds solc 0.8.20 without downloading it.
-    """
-    config = config or pol.PolicyConfig()
-    progress = progress or _noop
-    keys = ensure_keys(zk_root, config, srs=srs, progress=progress)
-    art_path = keys.dir / "ZkVerifier.json"
-    if art_path.exists():
-        return json.loads(art_path.read_text())
-    from filelock import FileLock
-
-    with FileLock(str(keys.dir / ".lock")):
-        if art_path.exists():
-            return json.loads(art_path.read_text())
-        progress("verifier", 0, 1)
-        home = solc_home(zk_root)
-        sol, abi, vka = keys.dir / "ZkVerifier.sol", keys.dir / "ZkVerifier.abi", keys.dir / "vka.bin"
-        code = ("import asyncio, sys, ezkl\n"  # these calls are async in ezkl 23
-                "async def main():\n"
-                "    ok = await ezkl.create_evm_verifier("
-                f"{str(keys.vk)!r}, {str(keys.settings)!r}, {str(sol)!r}, {str(abi)!r}, "
-                f"srs_path={str(keys.srs_path)!r}, reusable=True)\n"
-                f"    return ok and await ezkl.create_evm_vka({str(keys.vk)!r}, {str(keys.settings)!r}, "
-                f"{str(vka)!r}, srs_path={str(keys.srs_path)!r})\n"
-                "sys.exit(0 if asyncio.run(main()) else 1)\n")
-        for attempt in (1, 2):  # one retry: a failure here has been seen once, unexplained, under load
-            proc = childproc.run([sys.executable, "-c", code], env_extra={"HOME": str(home)},
-                                 capture_output=True, check=False)
-            if proc.returncode == 0 and sol.exists() and vka.exists():
-                break
-            if attempt == 2:
-                raise OperationFailed(f"ezkl create_evm_verifier failed (exit {proc.returncode}): "
-                                      f"{proc.stderr.decode()[-800:]}", hint="rerun with --verbose")
-            if os.environ.get("ZOO_DEBUG"):
-                from zoo_cli.notices import note
-
-                note(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}")
-        words = _read_vka(vka)
-        source = sol.read_text()
-        contracts = _solc_compile(zk_root, source, "ZkVerifier")
-        name, compiled = next(iter(contracts.items()))
-        runtime = compiled["evm"]["deployedBytecode"]["object"]
-        if len(runtime) // 2 > EIP170_LIMIT:
-            raise OperationFailed(f"verifier bytecode is {len(runtime) // 2} bytes, over EIP-170 ({EIP170_LIMIT})")
-        artifact = {
-            "contract": "ZkVerifier",
-            "solidity_name": name,
-            "abi": compiled["abi"],
-            "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
-            "deployedBytecode": "0x" + runtime,
-            "compiler": f"solc-js {SOLC_VERSION} (optimizer runs 1, shanghai)",
-            "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
-            "vka": ["0x" + w.hex() for w in words],
-            "vka_digest": "0x" + _keccak(b"".join(words)).hex(),
-            "arch_id": config.arch_id,
-            "srs_id": keys.srs_id,
-            "srs_unsafe": keys.unsafe_srs,
-            "vk_sha256": keys.manifest["vk_sha256"],
-            "instances": keys.manifest["instances"],
-        }
-        tmp = art_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(artifact, indent=1) + "\n")
-        os.replace(tmp, art_path)
-        progress("verifier", 1, 1)
-        return artifact
-
-
-def _read_vka(path: Path) -> list[bytes]:
-    """ezkl writes the vka as bincode ``Vec<[u8; 32]>``: u64 LE length, then the words."""
-    data = path.read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    if len(data) != 8 + 32 * n:
-        raise OperationFailed(f"unexpected vka file layout ({len(data)} bytes for {n} words)")
-    return [data[8 + 32 * i: 40 + 32 * i] for i in range(n)]
-
-
-def verify_args(chunk: ChunkProof) -> tuple[bytes, list[int]]:
-    """``(proof, instances)`` for ``verifyProof(proof, instances, vka)`` (the vka comes from
-    :func:`evm_verifier_artifact`)."""
-    return chunk.proof_bytes, list(chunk.instances)
-
-
-def evm_calldata(chunk: ChunkProof, artifact: dict) -> bytes:
-    """Calldata of ``verifyProof(bytes proof, uint256[] instances, bytes32[] vka)`` on the
-    reusable verifier (the same bytes as ``ezkl.encode_evm_calldata(proof, out, vka_path)``)."""
-    from eth_abi import encode
-    from eth_utils import function_signature_to_4byte_selector
-
-    vka = [bytes.fromhex(w.removeprefix("0x")) for w in artifact["vka"]]
-    selector = function_signature_to_4byte_selector("verifyProof(bytes,uint256[],bytes32[])")
-    return selector + encode(["bytes", "uint256[]", "bytes32[]"], [chunk.proof_bytes, chunk.instances, vka])
+            note(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}")
+    return sol, vka

@@ -270,7 +270,7 @@ def _key_for(s: Session, token_id: int, rec: dict, cid, digest: bytes) -> bytes 
 
 
 def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_hash: bytes) -> str:
-    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.workflows.models import base_for
 
     adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}

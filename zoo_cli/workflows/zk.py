@@ -98,6 +98,35 @@ def train_policy_step(s: Session, dataset, folder: Path) -> dict:
             "metrics": policy.metrics}
 
 
+def verifier_artifact(root: Path, config=None, *, srs: Path | None = None, progress=None) -> dict:
+    """The deployable verifier of this installation's keys (built once, cached as
+    ``ZkVerifier.json`` next to the keys): ezkl writes the Solidity and the vka
+    (engine.zk), solc-js compiles it (chain.zkverifier)."""
+    from filelock import FileLock
+
+    from zoo_cli.chain import solcjs, zkverifier
+    from zoo_cli.engine import policy as pol
+    from zoo_cli.engine import zk
+    from zoo_cli.fsutil import atomic_write_text
+
+    progress = progress or (lambda step, done, total: None)
+    keys = zk.ensure_keys(root, config or pol.PolicyConfig(), srs=srs, progress=progress)
+    art_path = keys.dir / "ZkVerifier.json"
+    if art_path.exists():
+        return json.loads(art_path.read_text())
+    with FileLock(str(keys.dir / ".lock")):
+        if art_path.exists():
+            return json.loads(art_path.read_text())
+        progress("verifier", 0, 1)
+        sol, vka = zk.write_evm_verifier(keys, solcjs.solc_home(root))
+        artifact = zkverifier.verifier_artifact(root, sol.read_text(), zkverifier.read_vka(vka), {
+            "arch_id": keys.config.arch_id, "srs_id": keys.srs_id, "srs_unsafe": keys.unsafe_srs,
+            "vk_sha256": keys.manifest["vk_sha256"], "instances": keys.manifest["instances"]})
+        atomic_write_text(art_path, json.dumps(artifact, indent=1) + "\n")
+        progress("verifier", 1, 1)
+        return artifact
+
+
 # -- verifier -----------------------------------------------------------------------------------
 
 def setup_verifier(s: Session, *, srs: Path | None = None, journal=None) -> dict:
@@ -112,7 +141,7 @@ def setup_verifier(s: Session, *, srs: Path | None = None, journal=None) -> dict
     zke = _zk_contract(s)
     t = time.perf_counter()
     keys = zk.ensure_keys(zk_root(s.settings), pol.PolicyConfig(), srs=srs, progress=_zk_progress(s))
-    art = zk.evm_verifier_artifact(zk_root(s.settings), srs=srs, progress=_zk_progress(s))
+    art = verifier_artifact(zk_root(s.settings), srs=srs, progress=_zk_progress(s))
     setup_s = round(time.perf_counter() - t, 2)
     current = s.call(zke.functions.verifier())
     digest = "0x" + bytes(s.call(zke.functions.vkaDigest())).hex()
@@ -346,7 +375,7 @@ def _submit_existing(s: Session, token_id: int, path: Path, srs: Path | None) ->
     doc = _read_proof(path)
     proof = zk.EvalProof.from_json(doc)
     _onchain_policy_hash(s, token_id)
-    art = zk.evm_verifier_artifact(zk_root(s.settings), srs=srs)
+    art = verifier_artifact(zk_root(s.settings), srs=srs)
     res = s.transact(_submit_fn(s, token_id, proof, art))
     zk_perf = int(s.call(s.nft.functions.zkPerformance(token_id)))
     return _result(token_id, list(doc.get("tasks") or []), proof, res, path=path, setup_s=0.0, prove_s=0.0,

@@ -2,10 +2,10 @@
 // ezkl runs `$HOME/.svm/0.8.20/solc-0.8.20 --standard-json` with the request on a pipe; the
 // stock `solcjs --standard-json` fails there with EAGAIN. This reads stdin as a stream,
 // calls solc.compile() and writes the JSON answer. `--version` answers like native solc.
-// SOLC0820 may point at the npm package folder (default: ../../node_modules/solc0820).
+// SOLC0820 names the npm package folder (zoo_cli.chain.solcjs fills it in).
 'use strict';
 const path = require('path');
-const solc = require(process.env.SOLC0820 || path.join(__dirname, '..', '..', 'node_modules', 'solc0820'));
+const solc = require(process.env.SOLC0820 || path.join(__dirname, "..", "..", "..", "node_modules", "solc0820"));
 
 if (process.argv.includes('--version')) {
   process.stdout.write('solc, the solidity compiler commandline interface\nVersion: 0.8.20+commit.a1b79de6.Linux.g++\n');
