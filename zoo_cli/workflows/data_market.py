@@ -24,6 +24,7 @@ from zoo_cli.units import wei_fields
 
 # the seller's data containers live in workflows/data_keys.py (market.py needs them too)
 from zoo_cli.workflows.data_keys import _index, _remember, data_cid, data_key, records_root
+from zoo_cli.workflows.generation import ipfs_uri
 from zoo_cli.workflows.market import (
     COMPLETED,
     DATA,
@@ -133,7 +134,7 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             def meta() -> str:
                 doc = dict(public_metadata(s, rec["metadataURI"]))
                 doc["training_data"] = {"cid": sealed["cid"], "records": sealed["records"], "price_wei": str(price)}
-                return "ipfs://" + str(store_json(s.storage, doc))
+                return ipfs_uri(store_json(s.storage, doc))
 
             uri = j.step("metadata", meta)
             if uri != rec["metadataURI"]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.models import base_for, cid_of, load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session
 
@@ -47,7 +48,7 @@ def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, o
                     "token_id": token_id, "generation": int(rec["generation"]),
                     "format": "car", "bytes": path.stat().st_size}
         files, manifest = load_adapter(s, token_id, rec)
-        adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+        adapter = part(files, ADAPTER)
         if not adapter:
             raise NotFound(f"token {token_id} holds no adapter files")
         base = base_for(s, manifest, rec["baseModel"])

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
+from zoo_cli.workflows.generation import ipfs_uri
 from zoo_cli.workflows.models import ZERO32, load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -81,7 +82,7 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
                 doc["domain_ops"] = parent_meta["domain_ops"]
             if sealed:
                 doc["cid"] = sealed["cid"]
-            return "ipfs://" + str(store_json(s.storage, doc))
+            return ipfs_uri(store_json(s.storage, doc))
 
         uri = j.step("metadata", do_meta)
         s.transact(s.nft.functions.setTokenURI(new_id, uri), journal=j, step="uri")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import IntegrityError, NotFound, PermissionDenied, VerificationFailed, ZooError
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.models import ZERO32, read_record
 from zoo_cli.workflows.session import Session
 
@@ -273,7 +274,7 @@ def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_has
     from zoo_cli.engine.loading import load_peft
     from zoo_cli.workflows.models import base_for
 
-    adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+    adapter = part(files, ADAPTER)
     if not adapter:
         raise VerificationFailed("the container holds no adapter files")
     recorded = ((manifest.get("base_model") or {}).get("hash") or "").lower()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.units import format_duration, wei_fields
+from zoo_cli.workflows.generation import ipfs_uri
 from zoo_cli.workflows.market import (
     DELIVERED,
     DISPUTED,
@@ -81,7 +82,7 @@ def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
                 envs = dict(doc.get("key_envelopes") or {})
                 envs[lessee.lower()] = {"envelope": envelope, "generation": int(rec["generation"])}
                 doc["key_envelopes"] = envs
-                return "ipfs://" + str(store_json(s.storage, doc))
+                return ipfs_uri(store_json(s.storage, doc))
 
             uri = j.step("metadata", meta)
         expires = j.step("expires", lambda: s.now() + duration_s)

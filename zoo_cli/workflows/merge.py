@@ -16,14 +16,15 @@ and written into the public metadata (``merge_scores``), marked as not verified.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
+from zoo_cli.workflows.generation import ADAPTER, part, parts, publish_metadata, seal_generation
 from zoo_cli.workflows.models import (
     ZERO32,
     base_for,
-    base_manifest,
     load_adapter,
     public_metadata,
     read_record,
@@ -120,7 +121,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
 
         loaded = [load_adapter(s, t, rec) for t, rec in zip(ids, recs)]
-        adapters = [{k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")} for files, _ in loaded]
+        adapters = [part(files, ADAPTER) for files, _ in loaded]
         base = base_for(s, loaded[0][1], recs[0]["baseModel"])
         metas = [public_metadata(s, r["metadataURI"]) for r in recs]
         tasks = [parent_tasks(m, r) for m, r in zip(metas, recs)]
@@ -130,13 +131,13 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
             from zoo_cli.fsutil import write_into
 
             merged = run_merge(base, adapters, wlist, method=method, domains=tasks)
-            write_into(work / "adapter", merged, mode=0o600)  # names checked (experts/<name>/ nest)
+            write_into(work / ADAPTER, merged, mode=0o600)  # names checked (experts/<name>/ nest)
             return sorted(merged)
 
         names = j.step("merge", do_merge)
         from zoo_cli.fsutil import child_path
 
-        merged = {k: child_path(work / "adapter", k).read_bytes() for k in names}
+        merged = {k: child_path(work / ADAPTER, k).read_bytes() for k in names}
 
         def do_eval() -> dict:
             from zoo_cli.engine.merge import merge_report
@@ -165,28 +166,19 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
 
         def do_seal() -> dict:
             from zoo_cli.engine.router import ROUTER, is_routed
-            from zoo_cli.storage.container import seal_model
 
-            manifest = {
-                "kind": "zoo-model",
-                "base_model": base_manifest(base),
-                "model_kinds": ["lora"],
-                "merge": {"method": method, "weights": wlist, "parents": ids},
-                "sizes": {k: len(v) for k, v in merged.items()},
-            }
+            fields: dict = {"merge": {"method": method, "weights": wlist, "parents": ids}}
+            kinds = ["lora"]
             if is_routed(merged):
                 # a mixture of LoRA experts: adapter/router.json + adapter/experts/<name>/...
                 # (the top-level adapter/ files are the cat merge, for unrouted prompts)
-                import json as _json
-
-                router = _json.loads(merged[ROUTER])
-                manifest["router"] = {"file": f"adapter/{ROUTER}", "format": router["format"],
-                                      "experts": {n: [ids[i] for i in p] for n, p in router["experts"].items()},
-                                      "routes": router["routes"], "fallback": "adapter/ (cat merge)"}
-                manifest["model_kinds"] = ["lora", "router"]
-            files = {f"adapter/{k}": v for k, v in merged.items()}
-            sealed = seal_model(s.storage, files, manifest, {s.address: s.keys.public_bundle()})
-            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
+                router = json.loads(merged[ROUTER])
+                fields["router"] = {"file": f"{ADAPTER}/{ROUTER}", "format": router["format"],
+                                    "experts": {n: [ids[i] for i in p] for n, p in router["experts"].items()},
+                                    "routes": router["routes"], "fallback": "adapter/ (cat merge)"}
+                kinds = ["lora", "router"]
+            return seal_generation(s, parts(adapter=merged), {s.address: s.keys.public_bundle()}, base=base,
+                                   model_kinds=kinds, **fields)
 
         sealed = j.step("seal", do_seal)
         res = s.transact(
@@ -197,7 +189,6 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
         display = name or "merge of " + " + ".join(m.get("name") or f"model #{t}" for t, m in zip(ids, metas))
 
         def do_meta() -> str:
-            from zoo_cli.storage.backend import store_json
             from zoo_cli.workflows.mint import public_document
 
             domain_ops: dict[str, int] = {}
@@ -216,8 +207,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
                                    "verified": False}
             if domain_ops:
                 doc["domain_ops"] = domain_ops
-            doc["cid"] = sealed["cid"]
-            return "ipfs://" + str(store_json(s.storage, doc))
+            return publish_metadata(s, doc, sealed["cid"])
 
         uri = j.step("metadata", do_meta)
         s.transact(s.nft.functions.setTokenURI(new_id, uri), journal=j, step="uri")

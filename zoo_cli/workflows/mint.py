@@ -6,6 +6,7 @@ import time
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput
+from zoo_cli.workflows.generation import ipfs_uri
 from zoo_cli.workflows.models import DOMAIN_LABELS
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -74,7 +75,7 @@ def mint(settings: Settings, *, name: str | None, base: str | None, specializati
 
         def store_meta() -> str:
             doc = public_document(display, None, base_model, specialization=label, owners=[s.address])
-            return "ipfs://" + str(store_json(s.storage, doc))
+            return ipfs_uri(store_json(s.storage, doc))
 
         uri = j.step("metadata", store_meta)
         res = s.transact(

@@ -13,6 +13,7 @@ import json
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, PermissionDenied
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.models import base_for, can_read, load_adapter, read_record
 from zoo_cli.workflows.session import Session
 
@@ -34,7 +35,7 @@ def _members(s: Session, token_ids: list[int]) -> tuple[object, list[tuple[dict,
                 rec = read_record(s, t)
         role = _access(s, t, rec)
         files, manifest = load_adapter(s, t, rec)
-        adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+        adapter = part(files, ADAPTER)
         if base_hash is None:
             base_hash = bytes(rec["baseModel"])
             base = base_for(s, manifest, rec["baseModel"])

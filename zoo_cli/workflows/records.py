@@ -9,6 +9,16 @@ from __future__ import annotations
 from zoo_cli.workflows.session import Session
 
 ZERO32 = b"\0" * 32
+IPFS = "ipfs://"
+
+
+def ipfs_uri(cid) -> str:
+    return IPFS + str(cid)
+
+
+def cid_of_uri(uri: str) -> str | None:
+    """The CID of an ``ipfs://CID`` URI; None for anything else."""
+    return uri[len(IPFS):] if uri and uri.startswith(IPFS) else None
 
 
 def cid_of(model_hash: bytes) -> str | None:
@@ -22,11 +32,12 @@ def cid_of(model_hash: bytes) -> str | None:
 
 def public_metadata(session: Session, uri: str) -> dict:
     """The tokenURI JSON (ipfs://CID) from storage; {} when absent or unreadable."""
-    if not uri or not uri.startswith("ipfs://"):
+    cid = cid_of_uri(uri)
+    if cid is None:
         return {}
     from zoo_cli.storage.backend import load_json
 
     try:
-        return load_json(session.storage, uri[len("ipfs://"):])
+        return load_json(session.storage, cid)
     except Exception:  # noqa: BLE001 - public metadata is informative only
         return {}

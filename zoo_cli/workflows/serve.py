@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, PermissionDenied, refusal
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.session import Session
 
 MAX_PROMPT = 2000  # characters, as `zoo ask`
@@ -183,7 +184,7 @@ class ModelService:
         with self._chain:
             files, manifest = load_adapter(self.s, int(f["token_id"]), f["record"])
             base = base_for(self.s, manifest, f["base"])
-        adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+        adapter = part(files, ADAPTER)
         m = WarmModel(base, adapter, max_batch=self.max_batch, batching=self.batching)
         m.load()
         return m

@@ -20,6 +20,7 @@ import json
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.models import load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
@@ -119,7 +120,7 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
             )
         j = s.journal("specialize", token_id, spec, int(rec["generation"]), "0x" + bytes(rec["modelHash"]).hex())
         files, manifest = load_adapter(s, token_id, rec)
-        adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+        adapter = part(files, ADAPTER)
         meta = public_metadata(s, rec["metadataURI"])
 
         def do_eval() -> dict:

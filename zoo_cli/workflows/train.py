@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
 from zoo_cli.units import wei_fields
+from zoo_cli.workflows.generation import (
+    ADAPTER,
+    POLICY,
+    part,
+    parts,
+    publish_metadata,
+    seal_generation,
+)
 from zoo_cli.workflows.models import (
+    DOMAIN_LABELS,
     ZERO32,
     base_for,
-    base_manifest,
     cid_of,
     load_adapter,
+    public_metadata,
     read_record,
 )
 from zoo_cli.workflows.session import Session
@@ -77,51 +87,83 @@ def public_bundle_of(session: Session, address: str) -> bytes | None:
     return bundle_from_registry(session, address)
 
 
+@dataclass
+class TrainOptions:
+    """What `zoo train` was asked for (the command's flags, parsed)."""
+
+    steps: int | None = None
+    epochs: float | None = None
+    rank: int | None = None
+    lr: float | None = None
+    seed: int | None = None
+    skip_invalid: bool = False
+    base_override: str | None = None
+    policy: bool = False
+    policy_only: bool = False
+    device: str = "auto"
+    gradient_checkpointing: bool = False
+    compress: str = "none"
+    self_attest: bool = False
+
+
 def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | None, epochs: float | None,
           rank: int | None, lr: float | None, seed: int | None, skip_invalid: bool, base_override: str | None,
           verifier_name: str | None = None, progress=None, policy: bool = False, policy_only: bool = False,
           device: str = "auto", gradient_checkpointing: bool = False, compress: str = "none",
           verifier_url: str | None = None, self_attest: bool = False) -> dict:
-    from zoo_cli.engine.data import load_records
-    from zoo_cli.engine.device import use
-    from zoo_cli.engine.train import TrainConfig, clear_checkpoint
-    from zoo_cli.engine.train import train as run_training
-    from zoo_cli.storage.backend import store_json
-    from zoo_cli.storage.container import seal_model
-    from zoo_cli.workflows.mint import public_document
-    from zoo_cli.workflows.models import DOMAIN_LABELS, public_metadata
-    from zoo_cli.workflows.reports import (
-        REPORT_TTL_S,
-        build_report,
-        encode_proof,
-        eval_set_for,
-        has_verifier_role,
-        load_eval_records,
-        sign_report,
-    )
-
+    """Train a new generation of ``token_id`` on ``data_path``: the steps of :class:`TrainRun`
+    in order (validate -> train -> seal and verify -> record)."""
     if verifier_name:
         settings = settings.with_(verifier=verifier_name)
     if verifier_url:
         settings = settings.with_(verifier_url=verifier_url)
-    dataset = load_records(Path(data_path), skip_invalid=skip_invalid)
-    cfg_kwargs = {k: v for k, v in {"steps": steps, "epochs": epochs, "rank": rank, "lr": lr, "seed": seed}.items() if v is not None}
-    config = TrainConfig(**cfg_kwargs, device=device, gradient_checkpointing=gradient_checkpointing,
-                         compress=compress)
-    use(device)  # evaluation and the verifier's re-evaluation run there too
-    policy = policy or policy_only  # --policy-only: the policy model alone (the adapter is carried over)
-
+    opts = TrainOptions(steps=steps, epochs=epochs, rank=rank, lr=lr, seed=seed, skip_invalid=skip_invalid,
+                        base_override=base_override, policy=policy or policy_only, policy_only=policy_only,
+                        device=device, gradient_checkpointing=gradient_checkpointing, compress=compress,
+                        self_attest=self_attest)
     with Session(settings, progress) as s:
+        run = TrainRun(s, token_id, Path(data_path), opts)
+        run.validate()
+        run.train()
+        run.seal_and_verify()
+        run.record()
+        return run.result()
+
+
+class TrainRun:
+    """One `zoo train` as named, journaled steps. Each step reads what the earlier ones left
+    on ``self``; the journal makes a rerun after a crash skip what was done."""
+
+    def __init__(self, s: Session, token_id: int, data_path: Path, opts: TrainOptions):
+        from zoo_cli.engine.data import load_records
+        from zoo_cli.engine.device import use
+        from zoo_cli.engine.train import TrainConfig
+
+        self.s, self.token_id, self.data_path, self.opts = s, token_id, data_path, opts
+        self.dataset = load_records(data_path, skip_invalid=opts.skip_invalid)
+        knobs = {"steps": opts.steps, "epochs": opts.epochs, "rank": opts.rank, "lr": opts.lr, "seed": opts.seed}
+        self.config = TrainConfig(**{k: v for k, v in knobs.items() if v is not None}, device=opts.device,
+                                  gradient_checkpointing=opts.gradient_checkpointing, compress=opts.compress)
+        use(opts.device)  # evaluation and the verifier's re-evaluation run there too
+        self.verifier = None  # a local VERIFIER signer
+        self.remote_url: str | None = None
+        self.remote: list = []  # the connected verifier service, once connected
+        self.trained_policy: dict | None = None
+
+    # -- 1. validate: who may train, the journal, who attests (before any work) -------------
+
+    def validate(self) -> None:
+        s, token_id, opts = self.s, self.token_id, self.opts
         rec = read_record(s, token_id)
-        owner = rec["owner"]
+        self.owner = owner = rec["owner"]
         if owner.lower() != s.address.lower():
             approved = s.call(s.nft.functions.getApproved(token_id))
             if (approved or "").lower() != s.address.lower() and not s.call(
                     s.nft.functions.isApprovedForAll(owner, s.address)):
                 raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
                                        hint=f"the owner is {owner}; pass --account of the owner")
-        key = ("train", token_id, file_digest(Path(data_path)), config.fingerprint(), base_override or "",
-               *(["policy-only" if policy_only else "policy"] if policy else []))
+        key = ("train", token_id, file_digest(self.data_path), self.config.fingerprint(), opts.base_override or "",
+               *(["policy-only" if opts.policy_only else "policy"] if opts.policy else []))
         j = s.journal(*key)
         started = j.get("start")
         if (started and started.get("result") and not (j.get("update") or {}).get("tx_hash")
@@ -131,197 +173,223 @@ def train(settings: Settings, token_id: int, data_path: Path, *, steps: int | No
             from zoo_cli.notices import note
 
             note(f"token {token_id} changed since the interrupted run "
-                           f"(generation {started['result']['generation']} -> {rec['generation']}): starting over")
+                 f"(generation {started['result']['generation']} -> {rec['generation']}): starting over")
             j.finish()
             j = s.journal(*key)
-        work = j.path.with_suffix(".d")
-        work.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.j = j
+        self.work = j.path.with_suffix(".d")
+        self.work.mkdir(parents=True, exist_ok=True, mode=0o700)
         # the token as it was before this run: a resumed run must not see its own update
         start = j.step("start", lambda: {
             "generation": int(rec["generation"]), "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
             "training_ops": int(rec["trainingOps"]), "uri": rec["metadataURI"],
             "parents": [int(p) for p in rec["parents"]], "base": "0x" + bytes(rec["baseModel"]).hex(),
         })
-        rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
-                   trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
+        self.rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
+                        trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
+        self._choose_attester()
 
-        # who attests the report: a remote verifier (--verifier-url), a local VERIFIER key
-        # (`verifier`, the devnet demo), or the owner when explicitly asked (--self-attest) or
-        # when no verifier is configured at all; a configured one that cannot attest is an error
-        verifier, remote_url, remote = None, None, []
-        if not self_attest and not policy_only:  # a policy is verified by `zoo prove` (zero knowledge)
-            if settings.verifier_url:
-                from zoo_cli.workflows.remote_verifier import connect
+    def _choose_attester(self) -> None:
+        """Who attests the report: a remote verifier (--verifier-url), a local VERIFIER key
+        (`verifier`, the devnet demo), or the owner when explicitly asked (--self-attest) or
+        when no verifier is configured at all; a configured one that cannot attest is an error."""
+        from zoo_cli.workflows.reports import has_verifier_role
 
-                remote_url = settings.verifier_url
-                if not j.done("verify"):
-                    remote.append(connect(s, remote_url))  # checked before any work
-            elif settings.verifier:
-                verifier = s.verifier_signer()
-                if not has_verifier_role(s, verifier.address):
-                    raise PermissionDenied(
-                        f"the configured verifier {settings.verifier} ({verifier.address}) does not hold the "
-                        "VERIFIER role on this deployment",
-                        hint="pass --verifier-url URL of a verifier service, or --self-attest to sign the report yourself")
+        s, settings = self.s, self.s.settings
+        if self.opts.self_attest or self.opts.policy_only:  # a policy is verified by `zoo prove`
+            return
+        if settings.verifier_url:
+            from zoo_cli.workflows.remote_verifier import connect
 
+            self.remote_url = settings.verifier_url
+            if not self.j.done("verify"):
+                self.remote.append(connect(s, self.remote_url))  # checked before any work
+        elif settings.verifier:
+            self.verifier = s.verifier_signer()
+            if not has_verifier_role(s, self.verifier.address):
+                raise PermissionDenied(
+                    f"the configured verifier {settings.verifier} ({self.verifier.address}) does not hold the "
+                    "VERIFIER role on this deployment",
+                    hint="pass --verifier-url URL of a verifier service, or --self-attest to sign the report yourself")
+
+    # -- 2. train: the adapter (engine) and the policy model -----------------------------------
+
+    def train(self) -> None:
+        s, j, rec = self.s, self.j, self.rec
         parent_files, parent_manifest = (None, None)
         if bytes(rec["modelHash"]) != ZERO32 and not j.done("train"):
-            parent_files, parent_manifest = load_adapter(s, token_id, rec)
+            parent_files, parent_manifest = load_adapter(s, self.token_id, rec)
         elif bytes(rec["modelHash"]) != ZERO32:
             from zoo_cli.storage.container import read_manifest
 
             parent_manifest = read_manifest(s.storage, cid_of(rec["modelHash"]))
-        base = base_for(s, parent_manifest, rec["baseModel"], base_override)
-
-        def do_train() -> dict:
-            parent_adapter = None
-            if parent_files:
-                parent_adapter = {k[len("adapter/"):]: v for k, v in parent_files.items() if k.startswith("adapter/")} or None
-                # the committed policy model travels into every new version (issue 9)
-                _save_files(work / "policy", {k[len("policy/"):]: v for k, v in parent_files.items() if k.startswith("policy/")})
-            if policy_only:
-                from zoo_cli.workflows.zk import policy_only_result
-
-                (work / "adapter").mkdir(parents=True, exist_ok=True)
-                _save_files(work / "adapter", parent_adapter or {})
-                return policy_only_result(dataset)
-            result = run_training(base, dataset, config, progress=s.progress.callback("train") if s.progress else None,
-                                  checkpoint_dir=work / "checkpoint", parent_adapter=parent_adapter)
-            _save_files(work / "adapter", result.adapter)
-            clear_checkpoint(work / "checkpoint")
-            return {"ops": result.ops, "task_scores": result.task_scores, "performance": result.performance,
-                    "base_task_scores": result.base_task_scores, "base_performance": result.base_performance,
-                    "merkle_root": "0x" + result.merkle_root.hex(), "metrics": result.metrics}
-
-        trained = j.step("train", do_train)
-        adapter = _load_files(work / "adapter")
-        if policy:
+        self.base = base_for(s, parent_manifest, rec["baseModel"], self.opts.base_override)
+        self.trained = j.step("train", lambda: self._train_adapter(parent_files))
+        self.adapter = _load_files(self.work / ADAPTER)
+        if self.opts.policy:
             from zoo_cli.workflows.zk import train_policy_step
 
-            trained_policy = j.step("policy", lambda: train_policy_step(s, dataset, work / "policy"))
-            if policy_only:
-                scores, performance = trained_policy["task_scores"], trained_policy["performance"]
-                trained = dict(trained, task_scores=scores, performance=performance)
-        policy_files = _load_files(work / "policy") if (work / "policy").is_dir() else {}
-        kinds = (["lora"] if adapter else []) + (["policy"] if policy_files else [])
+            self.trained_policy = j.step("policy", lambda: train_policy_step(s, self.dataset, self.work / POLICY))
+            if self.opts.policy_only:
+                self.trained = dict(self.trained, task_scores=self.trained_policy["task_scores"],
+                                    performance=self.trained_policy["performance"])
+        self.policy_files = _load_files(self.work / POLICY) if (self.work / POLICY).is_dir() else {}
+        self.kinds = (["lora"] if self.adapter else []) + (["policy"] if self.policy_files else [])
+        self.prev_meta = public_metadata(s, rec["metadataURI"])
+        self.domain_ops = dict(self.prev_meta.get("domain_ops") or {})
+        for d, n in self.dataset.counts.items():
+            self.domain_ops[d] = self.domain_ops.get(d, 0) + n
+        self.label = (DOMAIN_LABELS.get(max(self.domain_ops, key=self.domain_ops.get), "General")
+                      if self.domain_ops else "General")
 
-        counts = dataset.counts
-        prev_meta = public_metadata(s, rec["metadataURI"])
-        domain_ops = dict(prev_meta.get("domain_ops") or {})
-        for d, n in counts.items():
-            domain_ops[d] = domain_ops.get(d, 0) + n
-        label = DOMAIN_LABELS.get(max(domain_ops, key=domain_ops.get), "General") if domain_ops else "General"
+    def _train_adapter(self, parent_files: dict[str, bytes] | None) -> dict:
+        from zoo_cli.engine.train import clear_checkpoint
+        from zoo_cli.engine.train import train as run_training
 
-        def do_seal() -> dict:
-            manifest = {
-                "kind": "zoo-model",
-                "token_id": token_id,
-                "generation": int(rec["generation"]) + 1,
-                "base_model": base_manifest(base),
-                "model_kinds": kinds,
-                "libraries": trained["metrics"].get("versions", {}) if isinstance(trained["metrics"], dict) else {},
-                "sizes": {**{k: len(v) for k, v in adapter.items()}, **{f"policy/{k}": len(v) for k, v in policy_files.items()}},
-            }
-            files = {f"adapter/{k}": v for k, v in adapter.items()}
-            files.update({f"policy/{k}": v for k, v in policy_files.items()})
-            sealed = seal_model(s.storage, files, manifest, recipients_for(s, token_id, owner))
-            # no content key here: journals hold no secrets; the key stays wrapped in the
-            # container for the owner (and lessee), where a resumed run finds it if needed
-            return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
+        work = self.work
+        parent_adapter = None
+        if parent_files:
+            parent_adapter = part(parent_files, ADAPTER) or None
+            # the committed policy model travels into every new version (issue 9)
+            _save_files(work / POLICY, part(parent_files, POLICY))
+        if self.opts.policy_only:
+            from zoo_cli.workflows.zk import policy_only_result
 
-        tasks = sorted(trained["task_scores"])
+            (work / ADAPTER).mkdir(parents=True, exist_ok=True)
+            _save_files(work / ADAPTER, parent_adapter or {})
+            return policy_only_result(self.dataset)
+        s = self.s
+        result = run_training(self.base, self.dataset, self.config,
+                              progress=s.progress.callback("train") if s.progress else None,
+                              checkpoint_dir=work / "checkpoint", parent_adapter=parent_adapter)
+        _save_files(work / ADAPTER, result.adapter)
+        clear_checkpoint(work / "checkpoint")
+        return {"ops": result.ops, "task_scores": result.task_scores, "performance": result.performance,
+                "base_task_scores": result.base_task_scores, "base_performance": result.base_performance,
+                "merkle_root": "0x" + result.merkle_root.hex(), "metrics": result.metrics}
 
-        def do_verify() -> dict | None:
-            if remote_url is not None:
-                if not remote:  # a resumed run re-verifying a new seal
-                    remote.append(connect(s, remote_url))
-                return _verify_remote(s, j, remote[0], token_id, rec, sealed, trained, tasks)
-            if verifier is None:
-                return None
-            from zoo_cli.engine.evaluate import evaluate
+    # -- 3. seal, verify, publish metadata, sign the report ---------------------------------
 
-            found = eval_set_for(s, verifier, tasks)  # private to the verifier, rotated
-            records = load_eval_records(s, found["cid"], tasks, verifier)
-            scores, perf = evaluate(base, adapter, records)
-            return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
-
-        def do_meta() -> str:
-            doc = public_document(
-                prev_meta.get("name") or f"model #{token_id}", token_id, base,
-                generation=int(rec["generation"]) + 1, training_ops=int(rec["trainingOps"]) + trained["ops"],
-                specialization=label, performance=performance, task_scores=scores,
-                parents=[int(p) for p in rec["parents"]], owners=prev_meta.get("ownership_history") or [owner],
-                model_kinds=kinds, verified=verified is not None,
-            )
-            doc["domain_ops"] = domain_ops
-            doc["cid"] = sealed["cid"]
-            return "ipfs://" + str(store_json(s.storage, doc))
-
-        def do_report() -> dict:
-            if verified and verified.get("signed"):
-                return verified["signed"]  # the remote verifier's report, checked in _verify_remote
-            report = build_report(
-                token_id=token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
-                new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(trained["merkle_root"][2:]),
-                eval_set=bytes.fromhex(verified["eval_set"][2:]) if verified else ZERO32, ops=trained["ops"],
-                performance=performance, task_scores=scores, deadline=s.now() + REPORT_TTL_S,
-            )
-            signature = sign_report(s, report, verifier or s.signer)
-            return {"report": report, "signature": signature}
-
-        # Who receives the new generation's key is judged when the update lands, not when the
-        # container was sealed (a resumed run may come hours later): if the set of recipients
-        # changed meanwhile (a lease ended or began), seal again under a fresh key and re-sign.
+    def seal_and_verify(self) -> None:
+        """Who receives the new generation's key is judged when the update lands, not when the
+        container was sealed (a resumed run may come hours later): if the set of recipients
+        changed meanwhile (a lease ended or began), seal again under a fresh key and re-sign."""
+        j = self.j
         for _attempt in range(3):
-            sealed = j.step("seal", do_seal)
-            verified = j.step("verify", do_verify)
-            scores = verified["task_scores"] if verified else trained["task_scores"]
-            performance = verified["performance"] if verified else trained["performance"]
-            uri = j.step("metadata", do_meta)
-            signed = j.step("report", do_report)
+            self.sealed = j.step("seal", self._seal)
+            self.verified = j.step("verify", self._verify)
+            self.scores = self.verified["task_scores"] if self.verified else self.trained["task_scores"]
+            self.performance = self.verified["performance"] if self.verified else self.trained["performance"]
+            self.uri = j.step("metadata", self._metadata)
+            self.signed = j.step("report", self._report)
             if j.get("update") is not None:  # the update was signed or sent: it stands as it is
                 break
-            now_recips = sorted(a.lower() for a in recipients_for(s, token_id, owner))
-            if now_recips == _sealed_recipients(s, sealed["cid"]):
+            now_recips = sorted(a.lower() for a in recipients_for(self.s, self.token_id, self.owner))
+            if now_recips == _sealed_recipients(self.s, self.sealed["cid"]):
                 break
             j.forget("seal", "verify_request", "verify", "metadata", "report")
-        proof = encode_proof(signed["report"], signed["signature"])
-        res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(sealed["digest"][2:]), proof),
-                         journal=j, step="update")
-        res_uri = s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
-        _set_domain(s, j, token_id, label)
-        if policy:  # commit the new policy's weights (ezkl Poseidon param hash) for `zoo prove`
-            s.transact(s.nft.functions.setPolicyHash(token_id, bytes.fromhex(trained_policy["policy_hash"][2:])),
-                       journal=j, step="policy_hash")
-        reward = next((e["args"]["amount"] for e in res["events"] if e["name"] == "TrainingRewarded"), 0)
-        j.finish()
-        shutil.rmtree(work, ignore_errors=True)
 
-    return {
-        "token_id": token_id,
-        "generation": int(rec["generation"]) + 1,
-        "training_ops": int(rec["trainingOps"]) + trained["ops"],
-        "ops": trained["ops"],
-        "skipped": dataset.skipped,
-        "performance": performance,
-        "task_scores": scores,
-        "base_task_scores": trained["base_task_scores"],
-        "base_performance": trained["base_performance"],
-        "holdout_task_scores": trained["task_scores"],
-        "verified": verified is not None,
-        "verifier": (verified.get("verifier") or verifier.address) if verified else None,
-        "eval_set": verified["eval_set"] if verified else None,
-        "model_hash": sealed["digest"],
-        "cid": sealed["cid"],
-        "dataset_root": trained["merkle_root"],
-        "specialization": label,
-        **wei_fields("reward", int(reward)),
-        "tx_hash": res["tx_hash"],
-        "uri_tx_hash": res_uri["tx_hash"],
-        "metrics": trained["metrics"],
-        **({"policy_hash": trained_policy["policy_hash"], "policy_accuracy": trained_policy["performance"],
-            "model_kinds": kinds} if policy else {}),
-    }
+    def _seal(self) -> dict:
+        metrics = self.trained["metrics"]
+        return seal_generation(
+            self.s, parts(adapter=self.adapter, policy=self.policy_files),
+            recipients_for(self.s, self.token_id, self.owner), base=self.base, model_kinds=self.kinds,
+            token_id=self.token_id, generation=int(self.rec["generation"]) + 1,
+            libraries=metrics.get("versions", {}) if isinstance(metrics, dict) else {})
+
+    def _verify(self) -> dict | None:
+        s = self.s
+        if self.remote_url is not None:
+            if not self.remote:  # a resumed run re-verifying a new seal
+                from zoo_cli.workflows.remote_verifier import connect
+
+                self.remote.append(connect(s, self.remote_url))
+            return _verify_remote(s, self.j, self.remote[0], self.token_id, self.rec, self.sealed, self.trained,
+                                  sorted(self.trained["task_scores"]))
+        if self.verifier is None:
+            return None
+        from zoo_cli.engine.evaluate import evaluate
+        from zoo_cli.workflows.reports import eval_set_for, load_eval_records
+
+        tasks = sorted(self.trained["task_scores"])
+        found = eval_set_for(s, self.verifier, tasks)  # private to the verifier, rotated
+        records = load_eval_records(s, found["cid"], tasks, self.verifier)
+        scores, perf = evaluate(self.base, self.adapter, records)
+        return {**found, "task_scores": scores, "performance": perf, "records": len(records)}
+
+    def _metadata(self) -> str:
+        from zoo_cli.workflows.mint import public_document
+
+        rec = self.rec
+        doc = public_document(
+            self.prev_meta.get("name") or f"model #{self.token_id}", self.token_id, self.base,
+            generation=int(rec["generation"]) + 1, training_ops=int(rec["trainingOps"]) + self.trained["ops"],
+            specialization=self.label, performance=self.performance, task_scores=self.scores,
+            parents=[int(p) for p in rec["parents"]], owners=self.prev_meta.get("ownership_history") or [self.owner],
+            model_kinds=self.kinds, verified=self.verified is not None,
+        )
+        doc["domain_ops"] = self.domain_ops
+        return publish_metadata(self.s, doc, self.sealed["cid"])
+
+    def _report(self) -> dict:
+        from zoo_cli.workflows.reports import REPORT_TTL_S, build_report, sign_report
+
+        verified, rec, sealed = self.verified, self.rec, self.sealed
+        if verified and verified.get("signed"):
+            return verified["signed"]  # the remote verifier's report, checked in _verify_remote
+        report = build_report(
+            token_id=self.token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
+            new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(self.trained["merkle_root"][2:]),
+            eval_set=bytes.fromhex(verified["eval_set"][2:]) if verified else ZERO32, ops=self.trained["ops"],
+            performance=self.performance, task_scores=self.scores, deadline=self.s.now() + REPORT_TTL_S,
+        )
+        return {"report": report, "signature": sign_report(self.s, report, self.verifier or self.s.signer)}
+
+    # -- 4. record on-chain: the update, its URI, the domain label, the policy hash ---------
+
+    def record(self) -> None:
+        from zoo_cli.workflows.reports import encode_proof
+
+        s, j, token_id = self.s, self.j, self.token_id
+        proof = encode_proof(self.signed["report"], self.signed["signature"])
+        self.res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(self.sealed["digest"][2:]), proof),
+                              journal=j, step="update")
+        self.res_uri = s.transact(s.nft.functions.setTokenURI(token_id, self.uri), journal=j, step="uri")
+        _set_domain(s, j, token_id, self.label)
+        if self.opts.policy:  # commit the new policy's weights (ezkl Poseidon param hash) for `zoo prove`
+            s.transact(s.nft.functions.setPolicyHash(token_id, bytes.fromhex(self.trained_policy["policy_hash"][2:])),
+                       journal=j, step="policy_hash")
+        self.reward = next((e["args"]["amount"] for e in self.res["events"] if e["name"] == "TrainingRewarded"), 0)
+        j.finish()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def result(self) -> dict:
+        rec, trained, verified = self.rec, self.trained, self.verified
+        return {
+            "token_id": self.token_id,
+            "generation": int(rec["generation"]) + 1,
+            "training_ops": int(rec["trainingOps"]) + trained["ops"],
+            "ops": trained["ops"],
+            "skipped": self.dataset.skipped,
+            "performance": self.performance,
+            "task_scores": self.scores,
+            "base_task_scores": trained["base_task_scores"],
+            "base_performance": trained["base_performance"],
+            "holdout_task_scores": trained["task_scores"],
+            "verified": verified is not None,
+            "verifier": (verified.get("verifier") or self.verifier.address) if verified else None,
+            "eval_set": verified["eval_set"] if verified else None,
+            "model_hash": self.sealed["digest"],
+            "cid": self.sealed["cid"],
+            "dataset_root": trained["merkle_root"],
+            "specialization": self.label,
+            **wei_fields("reward", int(self.reward)),
+            "tx_hash": self.res["tx_hash"],
+            "uri_tx_hash": self.res_uri["tx_hash"],
+            "metrics": trained["metrics"],
+            **({"policy_hash": self.trained_policy["policy_hash"], "policy_accuracy": self.trained_policy["performance"],
+                "model_kinds": self.kinds} if self.opts.policy else {}),
+        }
 
 
 def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict, trained: dict,

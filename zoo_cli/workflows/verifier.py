@@ -32,6 +32,7 @@ from zoo_cli.errors import (
     ZooError,
     refusal,
 )
+from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.session import Session
 
 MAX_TASKS = 5
@@ -259,7 +260,7 @@ def score_work_order(order: dict) -> dict:
         raise refusal(IntegrityError, "base_mismatch",
                       f"the worker's base {order['base']} hashes to {base.hash_hex}, not {order['base_hash']}",
                       "install the same base model folders on every worker")
-    adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
+    adapter = part(files, ADAPTER)
     if not adapter:
         raise refusal(IntegrityError, "bad_container", "the container holds no adapter to evaluate")
     records = order["records"]
