@@ -262,10 +262,11 @@ def load_zk_records(s: Session, cid: str) -> list[dict]:
 
 def _policy_of(s: Session, token_id: int, rec: dict):
     from zoo_cli.engine import policy as pol
+    from zoo_cli.workflows.generation import POLICY, part
     from zoo_cli.workflows.models import load_adapter
 
     files, _manifest = load_adapter(s, token_id, rec)
-    pfiles = {k[len("policy/"):]: v for k, v in files.items() if k.startswith("policy/")}
+    pfiles = part(files, POLICY)
     if not pfiles:
         raise NotFound(f"token {token_id}'s current version has no policy model",
                        hint=f"zoo train {token_id} DATA.jsonl --policy")
