@@ -20,7 +20,7 @@ def test_missing_zk_extra_is_a_clear_error(monkeypatch, missing):
     with pytest.raises(NotFound) as err:
         zk._ezkl()
     assert missing in str(err.value) and "zk extra" in str(err.value)
-    assert "pip install 'zoo[zk]'" in err.value.hint
+    assert "pip install 'zoo-cli[zk]'" in err.value.hint
 
 
 def test_solc_shim_is_package_data_and_found_outside_a_checkout(tmp_path, monkeypatch):

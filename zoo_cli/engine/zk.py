@@ -70,7 +70,7 @@ def _ezkl():
         import onnx  # noqa: F401 - imported by torch.onnx.export, checked here for the message
     except ImportError as exc:
         raise NotFound(f"zero-knowledge proofs need the zk extra ({exc.name} is not installed)",
-                       hint="pip install 'zoo[zk]' (ezkl, onnx); `make setup` installs it") from None
+                       hint="pip install 'zoo-cli[zk]' (ezkl, onnx); `make setup` installs it") from None
     return ezkl
 
 
