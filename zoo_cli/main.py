@@ -161,7 +161,7 @@ def _plain_argument(param) -> None:
     parsing is untouched)."""
     name = (param.metavar or param.name or "ARG").upper()
     shown = name if param.required else f"[{name}]"
-    if param.nargs != 1:
+    if param.nargs != 1 and "..." not in shown:  # a metavar like ``TOKEN... PROMPT`` says it itself
         shown += "..."
     param._usage_display_name = lambda: shown
     param.display_type_rich = lambda *a, **k: ""

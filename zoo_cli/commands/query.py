@@ -32,7 +32,7 @@ def _token_ids(items: list[str]) -> list[int]:
 @zoo_command
 def ask(
     ctx: typer.Context,
-    args: Annotated[list[str], typer.Argument(help="TOKEN... PROMPT: one or more tokens you own or lease, then the prompt.", show_default=False)],
+    args: Annotated[list[str], typer.Argument(metavar="TOKEN... PROMPT", help="One or more tokens you own or lease, then the prompt.", show_default=False)],
     device: DeviceOpt = "auto",
     json: JsonOpt = False,
 ) -> None:
