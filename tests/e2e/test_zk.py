@@ -166,11 +166,11 @@ def _replay_onto_thief(zoo: Zoo, victim: int, policy_hash: str, proof_file: Path
     from e2e.test_market import session
     from zoo_cli.chain.errors import ContractRevert
     from zoo_cli.engine import zk as zkeng
-    from zoo_cli.workflows.zk import _submit_fn
+    from zoo_cli.workflows.zk import _submit_fn, verifier_artifact
 
     thief = zoo("mint", "--name", "thief", account="dev1").data["token_id"]
     proof = zkeng.EvalProof.from_json(json.loads(proof_file.read_text()))
-    art = zkeng.evm_verifier_artifact(zoo.home / "zk")
+    art = verifier_artifact(zoo.home / "zk")
     with session(zoo, "dev1") as s:
         with pytest.raises(ContractRevert) as copied:
             s.transact(s.nft.functions.setPolicyHash(thief, bytes.fromhex(policy_hash[2:])))
