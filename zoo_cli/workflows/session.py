@@ -67,6 +67,13 @@ class Session:
     def market(self):
         return self.contract("Marketplace")
 
+    @functools.cached_property
+    def zoo(self):
+        """The typed chain facade (chain/zoo.py): every contract read and write goes through it."""
+        from zoo_cli.chain.zoo import Zoo
+
+        return Zoo(self)
+
     # -- accounts -----------------------------------------------------------------
     @functools.cached_property
     def entry(self):
