@@ -11,17 +11,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import PermissionDenied
 from zoo_cli.workflows.models import ZERO32, load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
 
 def require_owner(s: Session, token_id: int, rec: dict, verb: str) -> None:
-    if rec["owner"].lower() != s.address.lower():
-        raise PermissionDenied(
-            f"{s.address} does not own token {token_id}; only its owner can {verb} it",
-            hint=f"the owner is {rec['owner']}; pass --account of the owner",
-        )
+    s.zoo.require_owner(token_id, owner=rec["owner"], verb=verb)
 
 
 def base_stub(manifest: dict | None, meta: dict, base_hash: bytes) -> SimpleNamespace:
@@ -57,10 +52,10 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
 
             sealed = j.step("seal", do_seal)
             digest = bytes.fromhex(sealed["digest"][2:])
-            res = s.transact(s.nft.functions.forkModelWithHash(token_id, digest), journal=j, step="fork")
+            res = s.transact(s.zoo.fork(token_id, digest), journal=j, step="fork")
         else:
             sealed = None
-            res = s.transact(s.nft.functions.forkModel(token_id), journal=j, step="fork")
+            res = s.transact(s.zoo.fork(token_id), journal=j, step="fork")
         new_id = int(event_arg(res, "ModelForked", "newTokenId"))
 
         display = name or f"{parent_meta.get('name') or f'model #{token_id}'} (fork)"
@@ -84,7 +79,7 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
             return "ipfs://" + str(store_json(s.storage, doc))
 
         uri = j.step("metadata", do_meta)
-        s.transact(s.nft.functions.setTokenURI(new_id, uri), journal=j, step="uri")
+        s.transact(s.zoo.set_token_uri(new_id, uri), journal=j, step="uri")
         j.finish()
 
     return {

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo_cli.chain.zoo import from_hex
 from zoo_cli.config import Settings
 from zoo_cli.errors import IntegrityError, NotFound, PermissionDenied, VerificationFailed, ZooError
 from zoo_cli.workflows.models import ZERO32, read_record
@@ -128,15 +129,15 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
                 "block": int(lg["blockNumber"]),
                 "tx_hash": _hex(lg["transactionHash"]),
             })
-        head, count = s.call(s.nft.functions.ledgerOf(token_id))
+        chain_head = s.zoo.ledger(token_id)
         out = {
             "token_id": token_id,
             "created_by": kind,
             "parents": parents,
             "generation": int(rec["generation"]),
             "model_hash": _hex(rec["modelHash"]),
-            "ledger_head": _hex(head),
-            "ledger_count": int(count),
+            "ledger_head": chain_head.head,
+            "ledger_count": chain_head.count,
             "entries": entries,
             "checks": [],
             "verified": bool(verify),
@@ -177,7 +178,7 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
                   "newest version is the token's current modelHash" if ok else
                   f"current modelHash {_hex(rec['modelHash'])} != newest recorded {_hex(newest)}")
 
-        _verify_ledger(ev, token_id, ledger, entries, bytes(head), int(count), check)
+        _verify_ledger(ev, token_id, ledger, entries, from_hex(chain_head.head), chain_head.count, check)
 
         if data_path is not None:
             from zoo_cli.engine.data import load_records

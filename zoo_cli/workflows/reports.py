@@ -217,8 +217,7 @@ def register_eval_set(session: Session, verifier, tasks: list[str]) -> dict:
                         {verifier.address: _verifier_keys(verifier).public_bundle()})
     cid = str(sealed.cid)
     root = merkle_root([parse_record(r) for r in records])
-    reg = session.contract("EvaluationRegistry")
-    session.transact(reg.functions.registerEvalSet(root, cid, [task_id(t) for t in tasks]), account=verifier)
+    session.transact(session.zoo.register_eval_set(root, cid, [task_id(t) for t in tasks]), account=verifier)
     return {"eval_set": "0x" + root.hex(), "cid": cid, "registrar": verifier.address}
 
 
@@ -279,7 +278,7 @@ def load_eval_records(session: Session, cid: str, tasks: list[str], verifier) ->
 def has_verifier_role(session: Session, address: str) -> bool:
     from zoo_cli.chain.suite import VERIFIER_ROLE
 
-    return bool(session.call(session.nft.functions.hasRole(_b32(VERIFIER_ROLE), address)))
+    return session.zoo.has_role(_b32(VERIFIER_ROLE), address)
 
 
 def jsonable(value: Any) -> Any:

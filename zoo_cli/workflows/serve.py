@@ -114,9 +114,9 @@ class ModelService:
                 rec = read_record(s, token_id)
             except NotFound as err:
                 raise refusal(NotFound, "unknown_token", err.message, "see GET /v1/models") from None
-            user = s.call(s.nft.functions.userOf(token_id))
+            user = s.zoo.user_of(token_id) or ZERO_ADDRESS
             facts = {"token_id": token_id, "owner": rec["owner"], "user": user,
-                     "user_expires": int(s.call(s.nft.functions.userExpires(token_id))),
+                     "user_expires": s.zoo.user_expires(token_id),
                      "generation": int(rec["generation"]), "model_hash": bytes(rec["modelHash"]),
                      "base": bytes(rec["baseModel"]), "performance": int(rec["performance"]), "record": rec}
             if len(self._facts) > 10_000:

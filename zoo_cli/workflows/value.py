@@ -30,40 +30,37 @@ def _median(values: list[int]) -> int:
 
 
 def value(settings: Settings, token_id: int) -> dict:
-    from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.inspect import earned_specializations
 
     with Session(settings) as s:
         rec = read_record(s, token_id)
         meta = public_metadata(s, rec["metadataURI"])
         nft = s.nft
-        updates = event_logs(s.client, nft.events.ModelUpdated, tokenId=token_id)
+        updates = s.zoo.logs(nft, "ModelUpdated", tokenId=token_id)
         verified_ops = sum(int(lg["args"]["opsCount"]) for lg in updates if lg["args"]["verified"])
         own_ops = sum(int(lg["args"]["opsCount"]) for lg in updates)
-        forks = event_logs(s.client, nft.events.ModelForked, parentId=token_id)
-        merges = [lg for lg in event_logs(s.client, nft.events.ModelsMerged)
+        forks = s.zoo.logs(nft, "ModelForked", parentId=token_id)
+        merges = [lg for lg in s.zoo.logs(nft, "ModelsMerged")
                   if token_id in [int(p) for p in lg["args"]["parentIds"]]]
         try:
-            spec_reg = s.contract("ModelSpecialization")
-            specs = s.call(spec_reg.functions.getSpecializations(token_id))
+            specs = s.zoo.specializations_of(token_id)
         except Exception:  # noqa: BLE001 - optional module
             specs = []
         names = earned_specializations(s, token_id)
         sales = []
-        market = s.market
-        completed = event_logs(s.client, market.events.OrderCompleted, tokenId=token_id)
+        completed = s.zoo.logs(s.market, "OrderCompleted", tokenId=token_id)
         for lg in completed:
             if int(lg["args"]["kind"]) != 0:
                 continue
-            order = s.call(market.functions.orders(int(lg["args"]["orderId"])))
+            order = s.zoo.order(int(lg["args"]["orderId"]))
             sales.append({"order_id": int(lg["args"]["orderId"]), "block": int(lg["blockNumber"]),
-                          **wei_fields("price", int(order[6]))})
+                          **wei_fields("price", order.amount)})
         sales = sales[-RECENT_SALES:]
 
     ops = int(rec["trainingOps"])
     stage = stage_for(ops)
     performance = int(rec["performance"])
-    spec_scores = [int(x[1]) for x in specs]
+    spec_scores = [x.score for x in specs]
     verified_share_bps = (verified_ops * 10_000 // own_ops) if own_ops else (10_000 if rec["verified"] else 0)
     children = len(forks) + len(merges)
     parents = [int(p) for p in rec["parents"]]

@@ -107,12 +107,10 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
             raise refusal(NotFound, "unknown_token", f"token {token_id} does not exist") from None
         raise
     owner = rec["owner"]
-    if signer.lower() != owner.lower():
-        approved = s.call(s.nft.functions.getApproved(token_id)) or ""
-        if approved.lower() != signer.lower() and not s.call(s.nft.functions.isApprovedForAll(owner, signer)):
-            raise refusal(PermissionDenied, "not_owner",
-                          f"{signer} neither owns token {token_id} nor is approved for it",
-                          f"sign with the owner's account ({owner})")
+    if signer.lower() != owner.lower() and not s.zoo.may_operate(token_id, owner, signer):
+        raise refusal(PermissionDenied, "not_owner",
+                      f"{signer} neither owns token {token_id} nor is approved for it",
+                      f"sign with the owner's account ({owner})")
     if int(rec["generation"]) != int(generation):
         raise refusal(OperationFailed, "stale_generation",
                       f"token {token_id} is at generation {rec['generation']}, not {generation}",
