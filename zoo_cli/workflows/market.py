@@ -412,7 +412,7 @@ def arbiters(s: Session) -> list[str]:
     from zoo_cli.chain.suite import ARBITER_ROLE
 
     out: list[str] = []
-    for lg in s.zoo.logs(s.nft, "RoleGranted", role=ARBITER_ROLE):
+    for lg in s.zoo.logs(s.nft, "RoleGranted", role=from_hex(ARBITER_ROLE)):
         a = lg["args"]["account"]
         if a not in out and s.zoo.has_role(ARBITER_ROLE, a):
             out.append(a)
