@@ -326,10 +326,10 @@ class Zoo:
         raw = self._call(self.nft.functions.getModelMetadata(token_id))
         return ModelRecord.from_struct(dict(zip(self.meta_fields(), raw)))
 
-    def metadata_uri(self, token_id: int) -> str:
-        """The token URI as the record holds it (no existence check)."""
+    def specialization_of(self, token_id: int) -> str:
+        """The record's specialization (domain) label, without the existence check."""
         raw = self._call(self.nft.functions.getModelMetadata(token_id))
-        return raw[self.meta_fields().index("metadataURI")]
+        return raw[self.meta_fields().index("specialization")]
 
     def owner_of(self, token_id: int) -> str:
         return self._call(self.nft.functions.ownerOf(token_id))
@@ -427,6 +427,11 @@ class Zoo:
 
     def merge(self, token_ids: list[int], digest: bytes, base_model: bytes):
         return self.nft.functions.mergeModelsWithHash(token_ids, digest, base_model)
+
+    def set_domain(self, token_id: int, domain: int):
+        """setDomain, or None when the deployed contract has no such function."""
+        fn = getattr(self.nft.functions, "setDomain", None)
+        return None if fn is None else fn(token_id, domain)
 
     def set_user(self, token_id: int, user: str, expires: int):
         return self.nft.functions.setUser(token_id, user, expires)
