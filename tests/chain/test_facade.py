@@ -63,6 +63,11 @@ def test_model_record_has_python_types(sold):
             rec.owner = sold["buyer"]  # type: ignore[misc]
         assert s.zoo.ledger(sold["token"]).head == rec.ledger_head
         assert s.zoo.policy_hash(sold["token"]) is None
+        assert s.zoo.specialization_of(sold["token"]) == rec.specialization
+        assert s.zoo.set_domain(sold["token"], 1) is not None  # the deployed NFT has setDomain
+        row = s.zoo.list_rows(sold["token"], 1)[0]
+        assert (row.token_id, row.owner, row.generation, row.performance, row.metadata_uri) == (
+            rec.token_id, rec.owner, rec.generation, rec.performance, rec.metadata_uri)
 
 
 def test_unknown_token_is_not_found(sold):
