@@ -45,11 +45,9 @@ class _Events:
         self._cache: dict = {}
 
     def get(self, event: str, **filters) -> list:
-        from zoo_cli.chain.logs import event_logs
-
         key = (event, tuple(sorted(filters.items())))
         if key not in self._cache:
-            logs = event_logs(self.s.client, getattr(self.s.nft.events, event), **filters)
+            logs = self.s.zoo.logs(self.s.nft, event, **filters)
             self._cache[key] = sorted(logs, key=_pos)
         return self._cache[key]
 

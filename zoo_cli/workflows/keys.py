@@ -35,10 +35,7 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
     token's current version (KeyDelivered events), checked against the container."""
     from zoo_cli.storage.container import open_envelope
 
-    market = session.market
-    from zoo_cli.chain.logs import event_logs
-
-    logs = event_logs(session.client, market.events.KeyDelivered, tokenId=token_id, buyer=session.address)
+    logs = session.zoo.logs(session.market, "KeyDelivered", tokenId=token_id, buyer=session.address)
     for log in reversed(list(logs)):
         if log["args"]["buyer"].lower() != session.address.lower():
             continue

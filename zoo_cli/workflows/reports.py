@@ -173,10 +173,7 @@ def find_eval_set(session: Session, tasks: list[str], verifier, max_uses: int | 
     (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S, was not retired and has
     scored fewer than ``max_uses`` (EVAL_SET_MAX_USES) reports; None when there is none
     (draw a fresh one)."""
-    reg = session.contract("EvaluationRegistry")
-    from zoo_cli.chain.logs import event_logs
-
-    logs = event_logs(session.client, reg.events.EvaluationSetRegistered)
+    logs = session.zoo.logs(session.zoo.eval_registry, "EvaluationSetRegistered")
     want = {task_id(t) for t in tasks}
     now = session.now()
     limit = EVAL_SET_MAX_USES if max_uses is None else max_uses
@@ -244,13 +241,11 @@ def retire_eval_sets(session: Session, verifier) -> dict:
     evaluation of each task draws and registers a fresh one."""
     import json
 
-    from zoo_cli.chain.logs import event_logs
     from zoo_cli.fsutil import atomic_write
 
-    reg = session.contract("EvaluationRegistry")
     with _eval_set_lock(session):
         before = _retired_block(session, verifier)
-        mine = [log for log in event_logs(session.client, reg.events.EvaluationSetRegistered)
+        mine = [log for log in session.zoo.logs(session.zoo.eval_registry, "EvaluationSetRegistered")
                 if log["args"]["registrar"].lower() == verifier.address.lower() and log["blockNumber"] > before]
         uses = _uses(session)
         uses[f"{session.client.deployment_name}:retired:{verifier.address.lower()}"] = session.client.w3.eth.block_number
