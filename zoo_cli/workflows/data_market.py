@@ -82,7 +82,7 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             root = records_root(s, Path(data_path).read_bytes())
             proof = ledger_proof(s, token_id, root) if root else None
             if proof is None:
-                raise _not_in_ledger(Path(data_path).name, "0x" + root.hex() if root else None, token_id)
+                raise _not_in_ledger(Path(data_path).name, hex32(root) if root else None, token_id)
         j = s.journal("data-sell", token_id, price, digest)
 
         def do_seal() -> dict:
@@ -92,8 +92,8 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
                         "sha256": digest, "files": ["data.jsonl"]}
             sealed = seal_model(s.storage, {"data.jsonl": raw}, manifest, {s.address: s.keys.public_bundle()})
             root = records_root(s, raw)
-            return {"cid": str(sealed.cid), "commitment": "0x" + key_commitment(sealed.content_key).hex(),
-                    "records": records, "dataset_root": "0x" + root.hex() if root else None}
+            return {"cid": str(sealed.cid), "commitment": hex32(key_commitment(sealed.content_key)),
+                    "records": records, "dataset_root": hex32(root) if root else None}
 
         if data_path is not None:
             sealed = j.step("seal", do_seal)
@@ -112,8 +112,8 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
                 root = known.get("dataset_root")
                 if root is None and price > 0:
                     got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))
-                    root = "0x" + got.hex() if got else None
-                sealed = {"cid": cid, "commitment": "0x" + key_commitment(key).hex(),
+                    root = hex32(got) if got else None
+                sealed = {"cid": cid, "commitment": hex32(key_commitment(key)),
                           "records": known.get("records"), "dataset_root": root}
         commitment = bytes.fromhex(sealed["commitment"][2:]) if sealed else b"\0" * 32
         prev_head, steps = b"\0" * 32, []

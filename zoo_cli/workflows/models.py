@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.errors import NotFound, PermissionDenied
 from zoo_cli.units import stage_for
 
@@ -17,10 +18,6 @@ DOMAIN_LABELS = {"defi": "DeFi", "gaming": "Gaming", "nft": "NFT", "social": "So
 def meta_fields(session: Session) -> list[str]:
     """Field names of the AIModelNFT struct, from the deployed artifact's ABI."""
     return session.zoo.meta_fields()
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
 
 
 def require_exists(session: Session, token_id: int) -> None:
@@ -107,11 +104,11 @@ def base_for(session: Session, manifest: dict | None, base_hash: bytes, override
         from zoo_cli.errors import VerificationFailed
 
         raise VerificationFailed(
-            f"base model {base.id} ({base.hash_hex}) is not the token's base {_hex(base_hash)}",
+            f"base model {base.id} ({base.hash_hex}) is not the token's base {hex32(base_hash)}",
             hint="pass the matching base model folder with --base PATH",
         )
     return base
 
 
 def jsonable_record(rec: dict) -> dict[str, Any]:
-    return {k: (_hex(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}
+    return {k: (hex32(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}

@@ -75,7 +75,7 @@ def sign_proof(s: Session, proof: dict, account) -> str:
               "verifyingContract": reg.address}
     msg = encode_typed_data(domain_data=domain, message_types={"SpecializationProof": PROOF_FIELDS},
                             message_data=_typed(proof))
-    return "0x" + bytes(Account.sign_message(msg, private_key=account.key).signature).hex()
+    return hex32(Account.sign_message(msg, private_key=account.key).signature)
 
 
 def encode_proof(proof: dict, signature: str) -> bytes:
@@ -118,7 +118,7 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                 "a specialization needs a verifier-signed proof, and no account with the VERIFIER role is configured",
                 hint="set `verifier` in config.toml or pass --verifier NAME (dev9 after `zoo init --dev`)",
             )
-        j = s.journal("specialize", token_id, spec, int(rec["generation"]), "0x" + bytes(rec["modelHash"]).hex())
+        j = s.journal("specialize", token_id, spec, int(rec["generation"]), hex32(rec["modelHash"]))
         files, manifest = load_adapter(s, token_id, rec)
         adapter = {k[len("adapter/"):]: v for k, v in files.items() if k.startswith("adapter/")}
         meta = public_metadata(s, rec["metadataURI"])
@@ -149,13 +149,13 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
             from eth_utils import keccak
 
             evidence = {"token_id": token_id, "generation": int(rec["generation"]),
-                        "model_hash": "0x" + bytes(rec["modelHash"]).hex(), "eval_set": ev["eval_set"],
+                        "model_hash": hex32(rec["modelHash"]), "eval_set": ev["eval_set"],
                         "eval_cid": ev["cid"], "domain": domain, "score": ev["score"], "records": ev["records"]}
             proof = {"modelId": token_id, "generation": int(rec["generation"]),
-                     "modelHash": "0x" + bytes(rec["modelHash"]).hex(), "spec": spec, "score": ev["score"],
+                     "modelHash": hex32(rec["modelHash"]), "spec": spec, "score": ev["score"],
                      "experience": experience,
                      "successRate": ev["score"],
-                     "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
+                     "evidenceHash": hex32(keccak(json.dumps(evidence, sort_keys=True).encode())),
                      "evalSet": ev["eval_set"], "deadline": s.now() + PROOF_TTL_S}
             return {"proof": proof, "signature": sign_proof(s, proof, verifier)}
 
@@ -199,7 +199,7 @@ def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -
         generation = int(rec["generation"])
         if cid_of(rec["modelHash"]) is None:
             raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
-        j = s.journal("specialize", token_id, spec, generation, "0x" + bytes(rec["modelHash"]).hex(), "remote")
+        j = s.journal("specialize", token_id, spec, generation, hex32(rec["modelHash"]), "remote")
         remote = None if j.done("proof") else connect(s, settings.verifier_url)
 
         def do_request() -> dict:

@@ -79,7 +79,7 @@ def policy_commitment(settings: Settings, policy, *, srs: Path | None = None, pr
 def policy_only_result(dataset) -> dict:
     """The `train` step's result when only the policy is trained (no LoRA run)."""
     return {"ops": dataset.ops, "task_scores": {}, "performance": 0, "base_task_scores": {},
-            "base_performance": 0, "merkle_root": "0x" + bytes(dataset.merkle_root).hex(), "metrics": {}}
+            "base_performance": 0, "merkle_root": hex32(dataset.merkle_root), "metrics": {}}
 
 
 def train_policy_step(s: Session, dataset, folder: Path) -> dict:
@@ -199,7 +199,7 @@ def register_zk_eval_set(s: Session, verifier, tasks: list[str], token_id: int, 
     es = zk.eval_set(records)
     body = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in records).encode()
     cid = str(s.storage.add_bytes(body))
-    commitment = "0x" + es.commitment.hex()
+    commitment = hex32(es.commitment)
     zke = _zk_contract(s)
     generation = s.zoo.market_state(token_id).generation
     existing = s.zoo.zk_eval_set(es.commitment, zke)
@@ -307,7 +307,7 @@ def prove(settings: Settings, token_id: int, *, tasks: list[str] | None = None, 
         found = j.step("eval_set", do_set)
         records = load_zk_records(s, found["cid"])
         es = zk.eval_set(records)
-        if "0x" + es.commitment.hex() != found["commitment"]:
+        if hex32(es.commitment) != found["commitment"]:
             raise IntegrityError(f"evaluation set {found['cid']} does not match its registered commitment")
 
         def do_prove() -> dict:
