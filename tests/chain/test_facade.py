@@ -114,3 +114,15 @@ def test_require_owner_and_reader(sold):
     with _session(sold) as s:
         assert s.zoo.require_owner(sold["token"]) == sold["seller"]
         assert s.zoo.require_reader(sold["token"]) == "owner"
+
+
+def test_claim_by_a_non_owner_names_the_owner(sold):
+    """`zoo claim TOKEN` goes through the facade's owner check with its own hint."""
+    from zoo_cli.config import load_settings
+    from zoo_cli.errors import PermissionDenied
+    from zoo_cli.workflows.rewards import claim
+
+    with pytest.raises(PermissionDenied) as err:
+        claim(load_settings(home=sold["home"], account="dev2"), [sold["token"]])
+    assert err.value.message.endswith(f"does not own token {sold['token']}")
+    assert err.value.hint == f"the owner is {sold['seller']}; only the owner claims its rewards"

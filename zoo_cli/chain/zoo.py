@@ -441,10 +441,11 @@ class Zoo:
 
     # -- access --------------------------------------------------------------------------
     def require_owner(self, token_id: int, *, owner: str | None = None, verb: str | None = None,
-                      address: str | None = None) -> str:
+                      address: str | None = None, hint: str = "pass --account of the owner") -> str:
         """The owner when ``address`` (default: the session's account) owns the token; else
         PermissionDenied (exit 4) naming the owner. ``owner`` saves the read when the caller
-        has the record; ``verb`` says what only the owner may do."""
+        has the record; ``verb`` says what only the owner may do; ``hint`` follows the owner's
+        address in the hint."""
         from zoo_cli.errors import PermissionDenied
 
         owner = owner if owner is not None else self.model(token_id).owner
@@ -452,7 +453,7 @@ class Zoo:
         if owner.lower() != who.lower():
             what = f"; only its owner can {verb} it" if verb else ""
             raise PermissionDenied(f"{who} does not own token {token_id}{what}",
-                                   hint=f"the owner is {owner}; pass --account of the owner")
+                                   hint=f"the owner is {owner}; {hint}")
         return owner
 
     def require_reader(self, token_id: int, *, owner: str | None = None, address: str | None = None) -> str:

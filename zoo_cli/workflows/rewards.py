@@ -10,7 +10,7 @@ listed in ``locked``.
 from __future__ import annotations
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import OperationFailed, PermissionDenied
+from zoo_cli.errors import OperationFailed
 from zoo_cli.units import wei_fields
 from zoo_cli.workflows.session import Session
 
@@ -32,10 +32,7 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
                 chosen = []
                 for t in dict.fromkeys(tokens):
                     require_exists(s, t)
-                    owner = z.owner_of(t)
-                    if owner.lower() != s.address.lower():
-                        raise PermissionDenied(f"{s.address} does not own token {t}",
-                                               hint=f"the owner is {owner}; only the owner claims its rewards")
+                    z.require_owner(t, owner=z.owner_of(t), hint="only the owner claims its rewards")
                     if is_locked(t) and z.model_rewards(t) > 0:
                         raise OperationFailed(
                             f"token {t} has a pending marketplace order; its rewards can be claimed once "
