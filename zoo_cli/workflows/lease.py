@@ -190,10 +190,8 @@ def take(settings: Settings, token_id: int, duration_s: int) -> dict:
 
 def status(settings: Settings, token_id: int) -> dict:
     """Who uses the token until when (at the next block's chain time), its offer, open orders."""
-    from zoo_cli.workflows.models import read_record
-
     with Session(settings) as s:
-        rec = read_record(s, token_id)
+        owner = s.zoo.model(token_id).owner
         now = s.now()
         user = s.zoo.user_of(token_id)
         expires = s.zoo.user_expires(token_id)
@@ -201,7 +199,7 @@ def status(settings: Settings, token_id: int) -> dict:
         open_orders = orders_where(s, token_id=token_id, statuses=(PENDING, DELIVERED, DISPUTED))
         locked_until = s.zoo.market_state(token_id).locked_until
         return {
-            "token_id": token_id, "owner": rec["owner"], "user": user if active else None,
+            "token_id": token_id, "owner": owner, "user": user if active else None,
             "user_expires": expires if active else None, "active": active, "now": now,
             "remaining_s": max(0, expires - now) if active else 0,
             # a pending order locks with the 2**40-1 sentinel ("until settled"); a paid lease until its end
