@@ -126,3 +126,27 @@ def test_claim_by_a_non_owner_names_the_owner(sold):
         claim(load_settings(home=sold["home"], account="dev2"), [sold["token"]])
     assert err.value.message.endswith(f"does not own token {sold['token']}")
     assert err.value.hint == f"the owner is {sold['seller']}; only the owner claims its rewards"
+
+
+def test_zk_reads_are_typed(sold):
+    """A verifier registers a zk evaluation set bound to the token: ZkEvalSet and
+    LastEvaluation come back with Python types (nothing proven yet: generation None)."""
+    from zoo_cli.chain.zoo import LastEvaluation, ZkEvalSet
+    from zoo_cli.workflows.session import task_id
+
+    commitment = keccak(text="facade-zk-set")
+    with _session(sold) as s:
+        z = s.zoo
+        assert not z.zk_eval_set(commitment).registered
+        s.transact(z.register_zk_eval_set(commitment, 64, [task_id("defi")], "bafy-zk", sold["token"]),
+                   account=s.verifier_signer())
+        got = z.zk_eval_set(commitment)
+        assert isinstance(got, ZkEvalSet) and got.registered
+        assert (got.n, got.cid, got.task_ids, got.token_id, got.generation) == (
+            64, "bafy-zk", (task_id("defi"),), sold["token"], 1)
+        assert got.registrar == s.verifier_signer().address and got.seq >= 1
+        last = z.last_evaluation(sold["token"])
+        assert isinstance(last, LastEvaluation) and last.generation is None and last.task_ids == ()
+        assert z.zk_last_seq(sold["token"]) == 0
+        bound = z.logs(z.zk_evaluator, "ZkEvalSetBound", tokenId=sold["token"])
+        assert [bytes(b["args"]["commitment"]) for b in bound] == [commitment]
