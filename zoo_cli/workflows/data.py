@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput
 
@@ -22,7 +23,7 @@ def synth(settings: Settings, domain: str, n: int, seed: int, out: Path, profile
     records = make(domain, n, seed, profile) if profile else make(domain, n, seed)
     write_jsonl(records, out)
     root = merkle_root([parse_record(r) for r in records])
-    return {"path": str(out), "domain": domain, "records": len(records), "seed": seed, "merkle_root": "0x" + root.hex()}
+    return {"path": str(out), "domain": domain, "records": len(records), "seed": seed, "merkle_root": hex32(root)}
 
 
 def check(settings: Settings, path: Path, domain: str | None) -> dict:
@@ -32,7 +33,7 @@ def check(settings: Settings, path: Path, domain: str | None) -> dict:
     result = {"path": str(path), "valid": not errors, "errors": [{"line": e.line, "reason": e.reason} for e in errors]}
     if not errors:
         ds = load_records(path, domain=domain)
-        result.update(records=ds.ops, domains=ds.counts, merkle_root="0x" + ds.merkle_root.hex())
+        result.update(records=ds.ops, domains=ds.counts, merkle_root=hex32(ds.merkle_root))
     else:
         result["bad_lines"] = len(errors)
     return result

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
 from zoo_cli.fsutil import atomic_write
@@ -42,15 +43,12 @@ def ledger_proof(s: Session, token_id: int, root: bytes) -> tuple[bytes, list[tu
     training ledger (steps: that entry and every later one, as Marketplace.LedgerStep
     tuples); None when no entry within MAX_LEDGER_PROOF has it. Walks back from the token's
     head through TrainingLedgerEntry events of any token (a fork starts at its parent's head)."""
-    from zoo_cli.workflows.market import deployment_block
-
-    head, _count = s.call(s.nft.functions.ledgerOf(token_id))
     by_head = {}
-    for lg in s.nft.events.TrainingLedgerEntry().get_logs(from_block=deployment_block(s)):
+    for lg in s.zoo.logs(s.nft, "TrainingLedgerEntry"):
         by_head.setdefault(bytes(lg["args"]["newHead"]), lg["args"])
     steps: list[tuple] = []
-    h = bytes(head)
-    limit = int(s.call(s.market.functions.MAX_LEDGER_PROOF()))
+    h = from_hex(s.zoo.ledger(token_id).head)
+    limit = s.zoo.max_ledger_proof()
     while h in by_head and len(steps) < limit:
         a = by_head[h]
         steps.insert(0, (bytes(a["datasetRoot"]), int(a["opsCount"]), bytes(a["modelHash"]), a["signer"]))
@@ -85,7 +83,7 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             root = records_root(s, Path(data_path).read_bytes())
             proof = ledger_proof(s, token_id, root) if root else None
             if proof is None:
-                raise _not_in_ledger(Path(data_path).name, "0x" + root.hex() if root else None, token_id)
+                raise _not_in_ledger(Path(data_path).name, hex32(root) if root else None, token_id)
         j = s.journal("data-sell", token_id, price, digest)
 
         def do_seal() -> dict:
@@ -95,8 +93,8 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
                         "sha256": digest, "files": ["data.jsonl"]}
             sealed = seal_model(s.storage, {"data.jsonl": raw}, manifest, {s.address: s.keys.public_bundle()})
             root = records_root(s, raw)
-            return {"cid": str(sealed.cid), "commitment": "0x" + key_commitment(sealed.content_key).hex(),
-                    "records": records, "dataset_root": "0x" + root.hex() if root else None}
+            return {"cid": str(sealed.cid), "commitment": hex32(key_commitment(sealed.content_key)),
+                    "records": records, "dataset_root": hex32(root) if root else None}
 
         if data_path is not None:
             sealed = j.step("seal", do_seal)
@@ -115,8 +113,8 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
                 root = known.get("dataset_root")
                 if root is None and price > 0:
                     got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))
-                    root = "0x" + got.hex() if got else None
-                sealed = {"cid": cid, "commitment": "0x" + key_commitment(key).hex(),
+                    root = hex32(got) if got else None
+                sealed = {"cid": cid, "commitment": hex32(key_commitment(key)),
                           "records": known.get("records"), "dataset_root": root}
         commitment = bytes.fromhex(sealed["commitment"][2:]) if sealed else b"\0" * 32
         prev_head, steps = b"\0" * 32, []
@@ -127,7 +125,7 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             if proof is None:
                 raise _not_in_ledger("the offered data", root, token_id)
             prev_head, steps = proof
-        res = s.transact(s.market.functions.setDataPrice(token_id, price, commitment, prev_head, steps),
+        res = s.transact(s.zoo.set_data_price(token_id, price, commitment, prev_head, steps),
                          journal=j, step="price")
         uri = rec["metadataURI"]
         if sealed:
@@ -138,7 +136,7 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
 
             uri = j.step("metadata", meta)
             if uri != rec["metadataURI"]:
-                s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
+                s.transact(s.zoo.set_token_uri(token_id, uri), journal=j, step="uri")
         j.finish()
         return {"token_id": token_id, **wei_fields("price", price), "cid": sealed["cid"] if sealed else None,
                 "records": sealed["records"] if sealed else None, "key_commitment": sealed["commitment"] if sealed else None,
@@ -147,12 +145,11 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
 
 
 def data_listing(s: Session, token_id: int) -> dict | None:
-    seller, price, commitment, transfer_count, root = s.call(s.market.functions.dataListings(token_id))
-    _gen, tc, _locked = s.call(s.nft.functions.marketState(token_id))
-    if int(price) == 0 or int(transfer_count) != int(tc):
+    offer = s.zoo.data_listing(token_id)
+    if offer.price == 0 or offer.transfer_count != s.zoo.market_state(token_id).transfer_count:
         return None
-    return {"seller": seller, **wei_fields("price", price), "key_commitment": "0x" + bytes(commitment).hex(),
-            "dataset_root": "0x" + bytes(root).hex()}
+    return {"seller": offer.seller, **wei_fields("price", offer.price), "key_commitment": offer.key_commitment,
+            "dataset_root": offer.dataset_root}
 
 
 def buy(settings: Settings, token_id: int) -> dict:
@@ -175,7 +172,7 @@ def buy(settings: Settings, token_id: int) -> dict:
         else:
             price = int(j.result("price"))
         publish_keys(s, journal=j)
-        res = s.transact(s.nft.functions.sellTrainingData(token_id, s.address), value=price, journal=j, step="buy")
+        res = s.transact(s.zoo.sell_training_data(token_id, s.address), value=price, journal=j, step="buy")
         j.finish()
         oid = None
         for e in res["events"]:
@@ -195,12 +192,12 @@ def _checked_data(s: Session, o: dict) -> tuple[bytes, str]:
 
     key, cid = delivered_key_of(s, o)
     data = open_model(s.storage, cid, content_key=key).get("data.jsonl", b"")
-    want = bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"])))
+    want = s.zoo.order_dataset_root(o["order_id"])
     got = records_root(s, data)
-    if got != want:
+    if got is None or hex32(got) != want:
         raise VerificationFailed(
-            f"order {o['order_id']}: the delivered records (Merkle root {'0x' + got.hex() if got else 'none'}) are not "
-            f"the dataset the offer named (0x{want.hex()}, in the token's training ledger)",
+            f"order {o['order_id']}: the delivered records (Merkle root {hex32(got) if got else 'none'}) are not "
+            f"the dataset the offer named ({want}, in the token's training ledger)",
             hint=f"dispute it within the window: zoo --account {o['buyer']} market dispute {o['order_id']}")
     return data, cid
 
@@ -230,5 +227,5 @@ def get(settings: Settings, token_id: int, out: Path) -> dict:
         atomic_write(Path(out), data, mode=0o600)
         return {"token_id": token_id, "order_id": order["order_id"], "path": str(out), "bytes": len(data),
                 "records": sum(1 for line in data.splitlines() if line.strip()), "cid": cid,
-                "dataset_root": "0x" + bytes(s.call(s.market.functions.orderDatasetRoot(order["order_id"]))).hex(),
+                "dataset_root": s.zoo.order_dataset_root(order["order_id"]),
                 "confirmed": confirmed is not None}

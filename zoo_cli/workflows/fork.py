@@ -10,25 +10,21 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
-from zoo_cli.errors import PermissionDenied
 from zoo_cli.workflows.generation import ipfs_uri
 from zoo_cli.workflows.models import ZERO32, load_adapter, public_metadata, read_record
 from zoo_cli.workflows.session import Session, event_arg
 
 
 def require_owner(s: Session, token_id: int, rec: dict, verb: str) -> None:
-    if rec["owner"].lower() != s.address.lower():
-        raise PermissionDenied(
-            f"{s.address} does not own token {token_id}; only its owner can {verb} it",
-            hint=f"the owner is {rec['owner']}; pass --account of the owner",
-        )
+    s.zoo.require_owner(token_id, owner=rec["owner"], verb=verb)
 
 
 def base_stub(manifest: dict | None, meta: dict, base_hash: bytes) -> SimpleNamespace:
     """What public_document needs of a base model (id, hash_hex) without loading it."""
     info = (manifest or {}).get("base_model") or meta.get("base_model") or {}
-    return SimpleNamespace(id=info.get("id") or "unknown", hash_hex=info.get("hash") or "0x" + bytes(base_hash).hex())
+    return SimpleNamespace(id=info.get("id") or "unknown", hash_hex=info.get("hash") or hex32(base_hash))
 
 
 def fork(settings: Settings, token_id: int, *, name: str | None = None, progress=None) -> dict:
@@ -40,7 +36,7 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
         rec = read_record(s, token_id)
         require_owner(s, token_id, rec, "fork")
         has_version = bytes(rec["modelHash"]) != ZERO32
-        j = s.journal("fork", token_id, int(rec["generation"]), "0x" + bytes(rec["modelHash"]).hex(), name or "")
+        j = s.journal("fork", token_id, int(rec["generation"]), hex32(rec["modelHash"]), name or "")
         parent_meta = public_metadata(s, rec["metadataURI"])
 
         manifest = None
@@ -50,18 +46,18 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
             def do_seal() -> dict:
                 new_manifest = {k: v for k, v in manifest.items() if k not in ("format", "payload")}
                 new_manifest.update({"forked_from": {"token_id": token_id, "generation": int(rec["generation"]),
-                                                     "model_hash": "0x" + bytes(rec["modelHash"]).hex()}})
+                                                     "model_hash": hex32(rec["modelHash"])}})
                 new_manifest.pop("token_id", None)
                 # a fresh content key: the parent's key (and whoever holds it) cannot open the fork
                 sealed = seal_model(s.storage, files, new_manifest, {s.address: s.keys.public_bundle()})
-                return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
+                return {"cid": str(sealed.cid), "digest": hex32(sealed.digest32)}
 
             sealed = j.step("seal", do_seal)
             digest = bytes.fromhex(sealed["digest"][2:])
-            res = s.transact(s.nft.functions.forkModelWithHash(token_id, digest), journal=j, step="fork")
+            res = s.transact(s.zoo.fork(token_id, digest), journal=j, step="fork")
         else:
             sealed = None
-            res = s.transact(s.nft.functions.forkModel(token_id), journal=j, step="fork")
+            res = s.transact(s.zoo.fork(token_id), journal=j, step="fork")
         new_id = int(event_arg(res, "ModelForked", "newTokenId"))
 
         display = name or f"{parent_meta.get('name') or f'model #{token_id}'} (fork)"
@@ -85,7 +81,7 @@ def fork(settings: Settings, token_id: int, *, name: str | None = None, progress
             return ipfs_uri(store_json(s.storage, doc))
 
         uri = j.step("metadata", do_meta)
-        s.transact(s.nft.functions.setTokenURI(new_id, uri), journal=j, step="uri")
+        s.transact(s.zoo.set_token_uri(new_id, uri), journal=j, step="uri")
         j.finish()
 
     return {

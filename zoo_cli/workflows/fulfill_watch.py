@@ -120,11 +120,9 @@ def watch(settings: Settings, stop: threading.Event, on_event: EventSink, *, int
     result: dict = {"delivered": [], "skipped": [], "polls": 0, "errors": 0}
     reported: set = set()
     with Session(settings) as s:
-        from zoo_cli.workflows.market import deployment_block
-
         _ = s.signer  # unlock now: a wrong password ends the watcher at once, not at the first order
         path = _state_path(s)
-        state = _load_state(path, deployment_block(s))
+        state = _load_state(path, s.zoo.deployment_block())
         on_event("started", {"account": s.address, "network": s.client.network.name,
                              "from_block": state["cursor"] + 1, "open": list(state["open"])})
         delay = interval

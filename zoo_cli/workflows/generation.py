@@ -9,6 +9,7 @@ flat names and a part's own files, so no workflow strips or adds prefixes by han
 
 from __future__ import annotations
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.workflows.records import ipfs_uri
 from zoo_cli.workflows.session import Session
 
@@ -43,7 +44,7 @@ def seal_generation(s: Session, files: dict[str, bytes], recipients: dict[str, b
     manifest = {"kind": "zoo-model", "base_model": base_manifest(base), "model_kinds": list(model_kinds),
                 "sizes": {k: len(v) for k, v in files.items()}, **manifest_fields}
     sealed = seal_model(s.storage, files, manifest, recipients)
-    return {"cid": str(sealed.cid), "digest": "0x" + sealed.digest32.hex()}
+    return {"cid": str(sealed.cid), "digest": hex32(sealed.digest32)}
 
 
 def publish_metadata(s: Session, doc: dict, cid: str) -> str:

@@ -22,15 +22,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import IntegrityError, NotFound, PermissionDenied, VerificationFailed, ZooError
 from zoo_cli.workflows.generation import ADAPTER, part
 from zoo_cli.workflows.models import ZERO32, read_record
 from zoo_cli.workflows.session import Session
-
-
-def _hex(b) -> str:
-    return "0x" + bytes(b).hex()
 
 
 def _pos(log) -> tuple[int, int]:
@@ -45,11 +42,9 @@ class _Events:
         self._cache: dict = {}
 
     def get(self, event: str, **filters) -> list:
-        from zoo_cli.chain.logs import event_logs
-
         key = (event, tuple(sorted(filters.items())))
         if key not in self._cache:
-            logs = event_logs(self.s.client, getattr(self.s.nft.events, event), **filters)
+            logs = self.s.zoo.logs(self.s.nft, event, **filters)
             self._cache[key] = sorted(logs, key=_pos)
         return self._cache[key]
 
@@ -118,26 +113,26 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
             entries.append({
                 "index": int(a["index"]),
                 "generation": gen,
-                "prev_head": _hex(a["prevHead"]),
-                "dataset_root": _hex(a["datasetRoot"]),
+                "prev_head": hex32(a["prevHead"]),
+                "dataset_root": hex32(a["datasetRoot"]),
                 "ops": int(a["opsCount"]),
-                "model_hash": _hex(a["modelHash"]),
+                "model_hash": hex32(a["modelHash"]),
                 "signer": a["signer"],
-                "new_head": _hex(a["newHead"]),
+                "new_head": hex32(a["newHead"]),
                 "verified": bool(ua.get("verified", False)),
                 "performance": int(ua["performance"]) if ua else None,
                 "block": int(lg["blockNumber"]),
-                "tx_hash": _hex(lg["transactionHash"]),
+                "tx_hash": hex32(lg["transactionHash"]),
             })
-        head, count = s.call(s.nft.functions.ledgerOf(token_id))
+        chain_head = s.zoo.ledger(token_id)
         out = {
             "token_id": token_id,
             "created_by": kind,
             "parents": parents,
             "generation": int(rec["generation"]),
-            "model_hash": _hex(rec["modelHash"]),
-            "ledger_head": _hex(head),
-            "ledger_count": int(count),
+            "model_hash": hex32(rec["modelHash"]),
+            "ledger_head": chain_head.head,
+            "ledger_count": chain_head.count,
             "entries": entries,
             "checks": [],
             "verified": bool(verify),
@@ -164,11 +159,11 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
                 if upd is None:
                     check(gen, "chain", False, "no ModelUpdated event for this ledger entry")
                 elif bytes(upd["args"]["modelHash"]) != digest:
-                    check(gen, "chain", False, f"ledger hash {_hex(digest)} != update hash {_hex(upd['args']['modelHash'])}")
+                    check(gen, "chain", False, f"ledger hash {hex32(digest)} != update hash {hex32(upd['args']['modelHash'])}")
                 else:
-                    check(gen, "chain", True, f"modelHash {_hex(digest)}")
+                    check(gen, "chain", True, f"modelHash {hex32(digest)}")
             else:
-                check(gen, "chain", True, f"modelHash {_hex(digest)} (set by {kind})")
+                check(gen, "chain", True, f"modelHash {hex32(digest)} (set by {kind})")
             _verify_version(s, token_id, rec, gen, digest, check)
 
         if versions:
@@ -176,18 +171,18 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
             ok = newest == bytes(rec["modelHash"])
             check(int(rec["generation"]), "chain", ok,
                   "newest version is the token's current modelHash" if ok else
-                  f"current modelHash {_hex(rec['modelHash'])} != newest recorded {_hex(newest)}")
+                  f"current modelHash {hex32(rec['modelHash'])} != newest recorded {hex32(newest)}")
 
-        _verify_ledger(ev, token_id, ledger, entries, bytes(head), int(count), check)
+        _verify_ledger(ev, token_id, ledger, entries, from_hex(chain_head.head), chain_head.count, check)
 
         if data_path is not None:
             from zoo_cli.engine.data import load_records
 
             root = load_records(Path(data_path), skip_invalid=True).merkle_root
-            match = [e["generation"] for e in entries if e["dataset_root"] == _hex(root)]
+            match = [e["generation"] for e in entries if e["dataset_root"] == hex32(root)]
             check(match[0] if match else None, "dataset", bool(match),
-                  f"{Path(data_path).name} (root {_hex(root)}) is the dataset of generation {match[0]}" if match
-                  else f"{Path(data_path).name} (root {_hex(root)}) matches no ledger entry")
+                  f"{Path(data_path).name} (root {hex32(root)}) is the dataset of generation {match[0]}" if match
+                  else f"{Path(data_path).name} (root {hex32(root)}) matches no ledger entry")
             if check_provenance:
                 from zoo_cli.workflows.data_import import check_provenance as run_provenance
 
@@ -278,8 +273,8 @@ def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_has
     if not adapter:
         raise VerificationFailed("the container holds no adapter files")
     recorded = ((manifest.get("base_model") or {}).get("hash") or "").lower()
-    if recorded and recorded != _hex(base_hash).lower():
-        raise VerificationFailed(f"manifest base {recorded} != on-chain base {_hex(base_hash)}")
+    if recorded and recorded != hex32(base_hash).lower():
+        raise VerificationFailed(f"manifest base {recorded} != on-chain base {hex32(base_hash)}")
     base = base_for(s, manifest, base_hash)
     from zoo_cli.engine.router import experts, fallback, is_routed
 
@@ -301,17 +296,17 @@ def _verify_ledger(ev: _Events, token_id: int, ledger: list, entries: list, head
     for lg, e in zip(ledger, entries):
         a = lg["args"]
         if bytes(a["prevHead"]) != current:
-            check(e["generation"], "ledger", False, f"prevHead {_hex(a['prevHead'])} != recomputed {_hex(current)}")
+            check(e["generation"], "ledger", False, f"prevHead {hex32(a['prevHead'])} != recomputed {hex32(current)}")
             ok_all = False
         nh = next_head(current, a["datasetRoot"], a["opsCount"], a["modelHash"], a["signer"])
         if nh != bytes(a["newHead"]):
-            check(e["generation"], "ledger", False, f"newHead {_hex(a['newHead'])} != recomputed {_hex(nh)}")
+            check(e["generation"], "ledger", False, f"newHead {hex32(a['newHead'])} != recomputed {hex32(nh)}")
             ok_all = False
         else:
-            check(e["generation"], "ledger", True, f"head {_hex(nh)}")
+            check(e["generation"], "ledger", True, f"head {hex32(nh)}")
         current = nh
     if current != head or count != len(ledger):
         check(None, "ledger", False,
-              f"ledgerOf = ({_hex(head)}, {count}) but the events give ({_hex(current)}, {len(ledger)})")
+              f"ledgerOf = ({hex32(head)}, {count}) but the events give ({hex32(current)}, {len(ledger)})")
     else:
-        check(None, "ledger", ok_all, f"ledgerOf head {_hex(head)}, {count} entries, matches the recomputed chain")
+        check(None, "ledger", ok_all, f"ledgerOf head {hex32(head)}, {count} entries, matches the recomputed chain")

@@ -23,7 +23,6 @@ from zoo_cli.units import stage_for, wei_fields
 from zoo_cli.workflows.models import (
     cid_of,
     public_metadata,
-    read_record,
     summary,
 )
 from zoo_cli.workflows.session import Session
@@ -175,7 +174,7 @@ def _refresh_cache(settings: Settings, key: tuple[str, str]) -> _RowCache:
     with Session(settings) as s:
         head = int(s.w3.eth.block_number)
         head_hash = bytes(s.w3.eth.get_block(head)["hash"]).hex()
-        total = int(s.call(s.nft.functions.totalMinted()))  # reads the deployment record
+        total = s.zoo.total_minted()  # reads the deployment record
         if cache is None:
             cache = _RowCache(path)
         touched: set[int] | None = None
@@ -271,28 +270,25 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
 PAGE = 250  # tokens per getListRows eth_call
 
 
-def _decode_rows(s: Session, start: int, owners, packed, uris, labels: dict[int, str]):
-    for i, (owner, word, uri) in enumerate(zip(owners, packed, uris)):
-        word = int(word)
-        domain = (word >> 192) & 0xFF
-        if domain not in labels:
-            labels[domain] = s.call(s.nft.functions.domainName(domain))
-        yield {"tokenId": start + i, "owner": owner, "generation": word & 0xFFFFFFFF,
-               "trainingOps": (word >> 64) & 0xFFFFFFFFFFFFFFFF, "performance": (word >> 128) & 0xFFFF,
-               "specialization": labels[domain], "metadataURI": uri}
+def _decode_rows(s: Session, start: int, count: int, labels: dict[int, str]):
+    for row in s.zoo.list_rows(start, count):
+        if row.domain not in labels:
+            labels[row.domain] = s.zoo.domain_name(row.domain)
+        yield {"tokenId": row.token_id, "owner": row.owner, "generation": row.generation,
+               "trainingOps": row.training_ops, "performance": row.performance,
+               "specialization": labels[row.domain], "metadataURI": row.metadata_uri}
 
 
 def list_records(s: Session, first: int = 1, count: int | None = None):
     """The `list` columns of tokens ``first..`` (``count`` of them, None: all), in id order,
     under AIModelNFT's field names: one getListRows eth_call per PAGE tokens (only the listed
     columns)."""
-    total = int(s.call(s.nft.functions.totalMinted()))
+    total = s.zoo.total_minted()
     last = total if count is None else min(total, first + count - 1)
     labels: dict[int, str] = {}
     for start in range(max(1, first), last + 1, PAGE):
         n = min(PAGE, last + 1 - start)
-        owners, packed, uris = s.call(s.nft.functions.getListRows(start, n))
-        yield from _decode_rows(s, start, owners, packed, uris, labels)
+        yield from _decode_rows(s, start, n, labels)
 
 
 def _records_of(s: Session, token_ids: list[int]):
@@ -305,100 +301,93 @@ def _records_of(s: Session, token_ids: list[int]):
         else:
             runs.append([t])
     for run in runs:
-        owners, packed, uris = s.call(s.nft.functions.getListRows(run[0], len(run)))
-        yield from _decode_rows(s, run[0], owners, packed, uris, labels)
+        yield from _decode_rows(s, run[0], len(run), labels)
 
 
 def earned_specializations(s: Session, token_id: int) -> list[str]:
     try:
-        reg = s.contract("ModelSpecialization")
-        items = s.call(reg.functions.getSpecializations(token_id))
+        items = s.zoo.specializations_of(token_id)
     except Exception:  # noqa: BLE001 - optional module
         return []
     # specType is the 0-based ZIP-6 enum index (ModelSpecialization.Specialization)
-    return [EARNED[int(item[0])] if 0 <= int(item[0]) < len(EARNED) else str(item[0]) for item in items]
+    return [EARNED[i.spec_type] if 0 <= i.spec_type < len(EARNED) else str(i.spec_type) for i in items]
 
 
 def listing_of(s: Session, token_id: int) -> dict | None:
     """The token's active marketplace listing, or None."""
-    market = s.market
-    if not s.call(market.functions.isListingValid(token_id)):
+    lst = s.zoo.listing(token_id)
+    if lst is None:
         return None
-    (_tid, seller, price, for_lease, max_lease, lease_pps, commitment, generation, _x) = s.call(
-        market.functions.listings(token_id)
-    )
-    min_lease, min_price, lease_kind, endpoint = s.call(market.functions.leaseTerms(token_id))
-    lease = {"min_lease_s": int(min_lease), **wei_fields("min_lease_price", min_price),
-             "lease_kind": ("key", "hosted")[int(lease_kind)] if for_lease else None, "endpoint": endpoint or None}
+    terms = lst.terms
+    lease = {"min_lease_s": terms.min_lease_s, **wei_fields("min_lease_price", terms.min_price),
+             "lease_kind": ("key", "hosted")[terms.kind] if lst.for_lease else None, "endpoint": terms.endpoint or None}
     return {
-        "seller": seller,
-        **wei_fields("price", price),
-        "for_sale": int(price) > 0,
-        "for_lease": bool(for_lease),
-        **wei_fields("lease_price_per_second", lease_pps),
-        **wei_fields("lease_price_per_day", int(lease_pps) * 86400),
-        "max_lease_s": int(max_lease),
+        "seller": lst.seller,
+        **wei_fields("price", lst.price),
+        "for_sale": lst.price > 0,
+        "for_lease": lst.for_lease,
+        **wei_fields("lease_price_per_second", lst.lease_price_per_second),
+        **wei_fields("lease_price_per_day", lst.lease_price_per_second * 86400),
+        "max_lease_s": lst.max_lease_s,
         **lease,
-        "key_commitment": "0x" + bytes(commitment).hex(),
-        "generation": int(generation),
+        "key_commitment": lst.key_commitment,
+        "generation": lst.generation,
     }
 
 
 def show_model(settings: Settings, token_id: int) -> dict:
     with Session(settings) as s:
-        rec = read_record(s, token_id)
-        meta = public_metadata(s, rec["metadataURI"])
-        nft = s.nft
+        model = s.zoo.model(token_id)
+        rec = model.struct()
+        meta = public_metadata(s, model.metadata_uri)
         from zoo_cli.workflows.session import task_id
 
         # one call: every task's score and whether a VERIFIER's report set it (a self-attested
         # score can sit next to `verified` = true when the verifier's report covered other tasks)
-        values, flags = s.call(nft.functions.getTaskScores(token_id, [task_id(t) for t in TASKS]))
-        shown = {t for t, v in zip(TASKS, values) if v or t in (meta.get("task_scores") or {})}
-        scores = {t: int(v) for t, v in zip(TASKS, values) if t in shown}
-        task_verified = {t: bool(f) for t, f in zip(TASKS, flags) if t in shown}
-        user = s.call(nft.functions.userOf(token_id))
-        expires = int(s.call(nft.functions.userExpires(token_id)))
-        zero = "0x0000000000000000000000000000000000000000"
+        ts = s.zoo.task_scores(token_id, [task_id(t) for t in TASKS])
+        shown = {t for t, v in zip(TASKS, ts.scores) if v or t in (meta.get("task_scores") or {})}
+        scores = {t: v for t, v in zip(TASKS, ts.scores) if t in shown}
+        task_verified = {t: f for t, f in zip(TASKS, ts.verified) if t in shown}
+        user = s.zoo.user_of(token_id)
+        expires = s.zoo.user_expires(token_id)
         rewards = 0
         try:
-            rewards = int(s.call(s.contract("TrainingRewards").functions.modelRewards(token_id)))
+            rewards = s.zoo.model_rewards(token_id)
         except Exception:  # noqa: BLE001
             rewards = 0
         zk = policy_hash = None
         try:
-            zk = int(s.call(nft.functions.zkPerformance(token_id)))
-            ph = bytes(s.call(nft.functions.policyHash(token_id)))
-            policy_hash = "0x" + ph.hex() if any(ph) else None
+            zk = s.zoo.zk_performance(token_id)
+            policy_hash = s.zoo.policy_hash(token_id)
         except Exception:  # noqa: BLE001 - not every deployment carries the zk module
             zk = None
         return {
             "token_id": token_id,
             "name": meta.get("name") or f"model #{token_id}",
-            "owner": rec["owner"],
-            "base_model": "0x" + bytes(rec["baseModel"]).hex(),
-            "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
+            "owner": model.owner,
+            "base_model": model.base_model,
+            "model_hash": model.model_hash,
             "cid": cid_of(rec["modelHash"]),
-            "generation": int(rec["generation"]),
-            "stage": stage_for(int(rec["trainingOps"])),
-            "training_ops": int(rec["trainingOps"]),
-            "performance": int(rec["performance"]),
+            "generation": model.generation,
+            "stage": stage_for(model.training_ops),
+            "training_ops": model.training_ops,
+            "performance": model.performance,
             "task_scores": scores,
             "task_verified": task_verified,
-            "verified": bool(rec["verified"]),
+            "verified": model.verified,
             "zk_performance": zk,
             "policy_hash": policy_hash,
-            "specialization": meta.get("specialization") or rec["specialization"],
+            "specialization": meta.get("specialization") or model.specialization,
             "specializations": earned_specializations(s, token_id),
-            "parents": [int(p) for p in rec["parents"]],
-            "user": None if user == zero else user,
+            "parents": list(model.parents),
+            "user": user,
             "user_expires": expires or None,
             "listing": listing_of(s, token_id),
             **wei_fields("rewards", rewards),
-            "last_updated": int(rec["lastUpdated"]),
-            "token_uri": rec["metadataURI"] or None,
-            "creator": rec["creator"],
-            "ledger_head": "0x" + bytes(rec["ledgerHead"]).hex(),
-            "ledger_entries": int(rec["ledgerCount"]),
+            "last_updated": model.last_updated,
+            "token_uri": model.metadata_uri or None,
+            "creator": model.creator,
+            "ledger_head": model.ledger_head,
+            "ledger_entries": model.ledger_count,
             "model_kinds": meta.get("model_kinds", []),
         }

@@ -10,11 +10,10 @@ BUNDLE_HEADER = 5  # kem.BUNDLE_MAGIC + version byte
 
 def bundle_from_registry(session: Session, address: str) -> bytes | None:
     """The public bundle (X25519 || ML-KEM-768) an account published, or None."""
-    reg = session.contract("KeyRegistry")
-    if not session.call(reg.functions.hasKeys(address)):
+    keys = session.zoo.published_keys(address)
+    if keys is None:
         return None
-    keys = session.call(reg.functions.keysOf(address))
-    x, m = bytes(keys[0]), bytes(keys[1])
+    x, m = keys.x25519, keys.mlkem768
     from zoo_cli.storage.kem import BUNDLE_MAGIC, VERSION
 
     return BUNDLE_MAGIC + bytes([VERSION]) + x + m  # the registry stores the raw keys only
@@ -26,9 +25,8 @@ def publish_keys(session: Session, journal=None) -> bool:
     current = bundle_from_registry(session, session.address)
     if current == bundle:
         return False
-    reg = session.contract("KeyRegistry")
     raw = bundle[BUNDLE_HEADER:]  # drop the bundle's magic + version: the registry takes raw keys
-    session.transact(reg.functions.setKeys(raw[:X25519_LEN], raw[X25519_LEN:]), journal=journal, step="keys")
+    session.transact(session.zoo.set_keys(raw[:X25519_LEN], raw[X25519_LEN:]), journal=journal, step="keys")
     return True
 
 
@@ -37,10 +35,7 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
     token's current version (KeyDelivered events), checked against the container."""
     from zoo_cli.storage.container import open_envelope
 
-    market = session.market
-    from zoo_cli.chain.logs import event_logs
-
-    logs = event_logs(session.client, market.events.KeyDelivered, tokenId=token_id, buyer=session.address)
+    logs = session.zoo.logs(session.market, "KeyDelivered", tokenId=token_id, buyer=session.address)
     for log in reversed(list(logs)):
         if log["args"]["buyer"].lower() != session.address.lower():
             continue

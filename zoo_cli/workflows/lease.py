@@ -9,6 +9,7 @@ owner stores the envelope (content key wrapped for the lessee's KeyRegistry bund
 
 from __future__ import annotations
 
+from zoo_cli.chain.zoo import LOCKED_FOREVER
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.units import format_duration, wei_fields
@@ -86,9 +87,9 @@ def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
 
             uri = j.step("metadata", meta)
         expires = j.step("expires", lambda: s.now() + duration_s)
-        res = s.transact(s.nft.functions.setUser(token_id, lessee, expires), journal=j, step="user")
+        res = s.transact(s.zoo.set_user(token_id, lessee, expires), journal=j, step="user")
         if uri != rec["metadataURI"]:
-            s.transact(s.nft.functions.setTokenURI(token_id, uri), journal=j, step="uri")
+            s.transact(s.zoo.set_token_uri(token_id, uri), journal=j, step="uri")
         j.finish()
         return {"token_id": token_id, "user": lessee, "user_expires": int(expires),
                 "duration": format_duration(duration_s), "envelope_cid": envelope,
@@ -179,7 +180,7 @@ def take(settings: Settings, token_id: int, duration_s: int) -> dict:
         hosted = bool(offer_.get("hosted"))
         if not hosted:
             publish_keys(s, journal=j)
-        res = s.transact(s.market.functions.leaseModel(token_id, duration_s), value=cost, journal=j, step="lease")
+        res = s.transact(s.zoo.lease(token_id, duration_s), value=cost, journal=j, step="lease")
         j.finish()
         oid = int(next(e["args"]["orderId"] for e in res["events"] if e["name"] == "OrderOpened"))
         return {"order_id": oid, "token_id": token_id, "kind": "hosted-lease" if hosted else "lease",
@@ -190,23 +191,21 @@ def take(settings: Settings, token_id: int, duration_s: int) -> dict:
 
 def status(settings: Settings, token_id: int) -> dict:
     """Who uses the token until when (at the next block's chain time), its offer, open orders."""
-    from zoo_cli.workflows.models import read_record
-
     with Session(settings) as s:
-        rec = read_record(s, token_id)
+        owner = s.zoo.model(token_id).owner
         now = s.now()
-        user = s.call(s.nft.functions.userOf(token_id))
-        expires = int(s.call(s.nft.functions.userExpires(token_id)))
-        active = bool(user and int(user, 16) != 0 and expires >= now)
+        user = s.zoo.user_of(token_id)
+        expires = s.zoo.user_expires(token_id)
+        active = bool(user and expires >= now)
         open_orders = orders_where(s, token_id=token_id, statuses=(PENDING, DELIVERED, DISPUTED))
-        _gen, _tc, locked_until = s.call(s.nft.functions.marketState(token_id))
+        locked_until = s.zoo.market_state(token_id).locked_until
         return {
-            "token_id": token_id, "owner": rec["owner"], "user": user if active else None,
+            "token_id": token_id, "owner": owner, "user": user if active else None,
             "user_expires": expires if active else None, "active": active, "now": now,
             "remaining_s": max(0, expires - now) if active else 0,
             # a pending order locks with the 2**40-1 sentinel ("until settled"); a paid lease until its end
-            "locked": int(locked_until) > now,
-            "locked_until": int(locked_until) if now < int(locked_until) < 2**40 - 1 else None,
+            "locked": locked_until > now,
+            "locked_until": locked_until if now < locked_until < LOCKED_FOREVER else None,
             "listing": listing(s, token_id),
             "orders": [order_json(o) for o in open_orders],
             "pending_leases": sum(1 for o in open_orders if o["kind_id"] in (LEASE, HOSTED)),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BackendUnreachable,
@@ -44,25 +45,22 @@ LEASE_KINDS = ("key", "hosted")
 # ---------------------------------------------------------------------------- reads
 
 def deployment_block(s: Session) -> int:
-    from zoo_cli.chain.logs import deployment_block as block
-
-    return block(s.client)
+    return s.zoo.deployment_block()
 
 
 def read_order(s: Session, order_id: int) -> dict:
     """One order as a dict (raises NotFound for an unknown id)."""
     if order_id < 1:
         raise NotFound(f"order {order_id} does not exist", hint="order ids start at 1; see `zoo lease status TOKEN`")
-    raw = s.call(s.market.functions.orders(order_id))
-    (kind, status, token_id, seller, buyer, payer, amount, generation, created, delivered, duration, commitment) = raw
-    if int(status) == 0:
+    o = s.zoo.order(order_id)
+    if not o.exists:
         raise NotFound(f"order {order_id} does not exist", hint="see `zoo lease status TOKEN` for a token's orders")
     return {
-        "order_id": int(order_id), "kind": KINDS[int(kind)], "kind_id": int(kind),
-        "status": STATUSES[int(status)], "status_id": int(status), "token_id": int(token_id),
-        "seller": seller, "buyer": buyer, "payer": payer, "amount": int(amount),
-        "generation": int(generation), "created_at": int(created), "delivered_at": int(delivered),
-        "lease_duration_s": int(duration), "key_commitment": bytes(commitment),
+        "order_id": o.order_id, "kind": KINDS[o.kind], "kind_id": o.kind,
+        "status": STATUSES[o.status], "status_id": o.status, "token_id": o.token_id,
+        "seller": o.seller, "buyer": o.buyer, "payer": o.payer, "amount": o.amount,
+        "generation": o.generation, "created_at": o.created_at, "delivered_at": o.delivered_at,
+        "lease_duration_s": o.lease_duration_s, "key_commitment": o.key_commitment,
     }
 
 
@@ -70,28 +68,24 @@ def order_json(o: dict) -> dict:
     """The public JSON form of an order."""
     out = {k: v for k, v in o.items() if k not in ("amount", "key_commitment", "kind_id", "status_id")}
     out.update(wei_fields("amount", o["amount"]))
-    out["key_commitment"] = "0x" + o["key_commitment"].hex()
+    out["key_commitment"] = hex32(o["key_commitment"])
     return out
 
 
 def dispute_state(s: Session, o: dict) -> dict:
     """Dispute timestamps, the arbiter revealed to, the dataset root (data orders) and the
     deadline after which anyone can end the order (``deadline`` None once it ended)."""
-    disputed_at, revealed_at, arbiter = s.call(s.market.functions.disputes(o["order_id"]))
-    deadline = int(s.call(s.market.functions.deadlineOf(o["order_id"])))
-    out = {"disputed_at": int(disputed_at) or None, "revealed_at": int(revealed_at) or None,
-           "arbiter": arbiter if int(arbiter, 16) else None, "deadline": deadline or None}
+    d = s.zoo.dispute(o["order_id"])
+    out = {"disputed_at": d.disputed_at, "revealed_at": d.revealed_at, "arbiter": d.arbiter, "deadline": d.deadline}
     if o["kind_id"] == DATA:
-        out["dataset_root"] = "0x" + bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"]))).hex()
+        out["dataset_root"] = s.zoo.order_dataset_root(o["order_id"])
     return out
 
 
 def order_ids(s: Session, *, token_id: int | None = None) -> list[int]:
     """Ids of every order (of ``token_id``) ever opened, oldest first."""
-    from zoo_cli.chain.logs import event_logs
-
     filters = {"tokenId": token_id} if token_id is not None else {}
-    logs = event_logs(s.client, s.market.events.OrderOpened, **filters)
+    logs = s.zoo.logs(s.market, "OrderOpened", **filters)
     return sorted({int(log["args"]["orderId"]) for log in logs})
 
 
@@ -112,26 +106,20 @@ def orders_where(s: Session, *, token_id: int | None = None, seller: str | None 
 
 def envelope_ref(s: Session, order_id: int) -> str | None:
     """The envelope CID delivered for an order (KeyDelivered event), or None."""
-    from zoo_cli.chain.logs import event_logs
-
-    logs = event_logs(s.client, s.market.events.KeyDelivered, orderId=order_id)
+    logs = s.zoo.logs(s.market, "KeyDelivered", orderId=order_id)
     return logs[-1]["args"]["envelopeRef"] if logs else None
 
 
 def royalty_splits(s: Session, token_id: int, price: int) -> list[dict]:
     """Royalties a sale at ``price`` pays to the creators of the direct parents (on-chain)."""
-    receivers, amounts = s.call(s.nft.functions.royaltySplits(token_id, price))
-    return [{"receiver": r, **wei_fields("amount", a)} for r, a in zip(receivers, amounts)
-            if int(r, 16) != 0 and int(a) > 0]
+    return [{"receiver": r.receiver, **wei_fields("amount", r.amount)} for r in s.zoo.royalty_splits(token_id, price)]
 
 
 def require_owner(s: Session, token_id: int) -> dict:
     from zoo_cli.workflows.models import read_record
 
     rec = read_record(s, token_id)
-    if rec["owner"].lower() != s.address.lower():
-        raise PermissionDenied(f"{s.address} does not own token {token_id}",
-                               hint=f"the owner is {rec['owner']}; pass --account of the owner")
+    s.zoo.require_owner(token_id, owner=rec["owner"])
     return rec
 
 
@@ -148,9 +136,9 @@ def current_key(s: Session, token_id: int, rec: dict) -> tuple[bytes, str]:
 def require_unlocked(s: Session, token_id: int) -> None:
     """Refuse (before paying or publishing anything) when a pending order or an active paid
     lease locks the token."""
-    _gen, _tc, locked_until = s.call(s.nft.functions.marketState(token_id))
-    if int(locked_until) > s.now():
-        what = "a pending order" if int(locked_until) >= 2**40 - 1 else f"an active lease until {int(locked_until)}"
+    state = s.zoo.market_state(token_id)
+    if state.locked_until > s.now():
+        what = "a pending order" if state.pending_order else f"an active lease until {state.locked_until}"
         raise OperationFailed(f"token {token_id} is locked by {what}", hint=f"see `zoo lease status {token_id}`")
 
 
@@ -191,8 +179,8 @@ def _list_tx(s: Session, token_id: int, *, price: int, lease: dict | None, journ
         commitment = key_commitment(key)
     else:
         commitment = b"\0" * 32
-    res = s.transact(s.market.functions.list(token_id, price, terms, commitment), journal=journal, step=step)
-    return {"tx_hash": res["tx_hash"], "key_commitment": "0x" + commitment.hex(), "generation": int(rec["generation"])}
+    res = s.transact(s.zoo.list_model(token_id, price, terms, commitment), journal=journal, step=step)
+    return {"tx_hash": res["tx_hash"], "key_commitment": hex32(commitment), "generation": int(rec["generation"])}
 
 
 # ---------------------------------------------------------------------------- seller side
@@ -216,7 +204,7 @@ def cancel(settings: Settings, token_id: int) -> dict:
     """Delist the token (sale and lease offers)."""
     with Session(settings) as s:
         require_owner(s, token_id)
-        res = s.transact(s.market.functions.delist(token_id))
+        res = s.transact(s.zoo.delist(token_id))
         return {"token_id": token_id, "tx_hash": res["tx_hash"], "listing": None}
 
 
@@ -257,14 +245,14 @@ def _deliver(s: Session, o: dict) -> dict:
                                  hint="the order was made for another version; the buyer can refund after the timeout")
     j = s.journal("fulfill", oid)
     env = j.step("envelope", lambda: str(wrap_for(s.storage, key, o["buyer"], bundle, model_cid=cid)))
-    res = s.transact(s.market.functions.deliverKey(oid, env), journal=j, step="deliver")
+    res = s.transact(s.zoo.deliver_key(oid, env), journal=j, step="deliver")
     j.finish()
     return {"order_id": oid, "token_id": token_id, "kind": o["kind"], "buyer": o["buyer"],
             **wei_fields("amount", o["amount"]), "envelope_cid": env, "model_cid": cid, "tx_hash": res["tx_hash"]}
 
 
 def delivery_timeout(s: Session) -> int:
-    return int(s.call(s.market.functions.deliveryTimeout()))
+    return s.zoo.delivery_timeout()
 
 
 # ---------------------------------------------------------------------------- buyer side
@@ -320,7 +308,7 @@ def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
 def _confirm(s: Session, o: dict) -> dict:
     delivered_key_of(s, o)
     j = s.journal("confirm", o["order_id"])
-    res = s.transact(s.market.functions.confirmDelivery(o["order_id"]), journal=j, step="confirm")
+    res = s.transact(s.zoo.confirm_delivery(o["order_id"]), journal=j, step="confirm")
     j.finish()
     return _completed(o, res)
 
@@ -370,8 +358,8 @@ def dispute(settings: Settings, order_id: int) -> dict:
     with Session(settings) as s:
         o = read_order(s, order_id)
         _require_buyer(s, o)
-        res = s.transact(s.market.functions.dispute(order_id))
-        window = int(s.call(s.market.functions.disputeWindow()))
+        res = s.transact(s.zoo.open_dispute(order_id))
+        window = s.zoo.dispute_window()
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "disputed",
                 "dispute_window": format_duration(window), "tx_hash": res["tx_hash"]}
 
@@ -385,13 +373,12 @@ def finalize(settings: Settings, order_id: int) -> dict:
         o = read_order(s, order_id)
         if o["status_id"] in (COMPLETED, REFUNDED):
             raise OperationFailed(f"order {order_id} is already {o['status']}")
-        deadline = int(s.call(s.market.functions.deadlineOf(order_id)))
+        deadline = s.zoo.deadline_of(order_id)
         if s.now() <= deadline:
             raise OperationFailed(f"order {order_id} ({o['status']}) can be ended only after its deadline "
                                   f"{deadline} ({deadline - s.now() + 1}s from now)",
                                   hint=f"see `zoo market order {order_id}`; retry after the deadline")
-        fn = {DELIVERED: s.market.functions.finalize, DISPUTED: s.market.functions.timeoutDispute,
-              PENDING: s.market.functions.refund}[o["status_id"]]
+        fn = {DELIVERED: s.zoo.finalize, DISPUTED: s.zoo.timeout_dispute, PENDING: s.zoo.refund}[o["status_id"]]
         j = s.journal("finalize", order_id)
         res = s.transact(fn(order_id), journal=j, step="finalize")
         j.finish()
@@ -403,7 +390,7 @@ def finalize(settings: Settings, order_id: int) -> dict:
 def _require_arbiter(s: Session) -> None:
     from zoo_cli.chain.suite import ARBITER_ROLE
 
-    if not s.call(s.nft.functions.hasRole(ARBITER_ROLE, s.address)):
+    if not s.zoo.has_role(ARBITER_ROLE, s.address):
         raise PermissionDenied(f"{s.address} is not an arbiter (ARBITER_ROLE)",
                                hint="pass --account of an arbiter (on a dev chain: dev7)")
 
@@ -414,7 +401,7 @@ def resolve(settings: Settings, order_id: int, refund_buyer: bool) -> dict:
         _require_arbiter(s)
         o = read_order(s, order_id)
         j = s.journal("resolve", order_id, refund_buyer)
-        res = s.transact(s.market.functions.resolveDispute(order_id, refund_buyer, ""), journal=j, step="resolve")
+        res = s.transact(s.zoo.resolve_dispute(order_id, refund_buyer, ""), journal=j, step="resolve")
         j.finish()
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"],
                 "status": "refunded" if refund_buyer else "completed", "tx_hash": res["tx_hash"]}
@@ -424,12 +411,10 @@ def arbiters(s: Session) -> list[str]:
     """Accounts that hold ARBITER_ROLE now (from RoleGranted events), oldest grant first."""
     from zoo_cli.chain.suite import ARBITER_ROLE
 
-    logs = s.nft.events.RoleGranted().get_logs(from_block=deployment_block(s),
-                                                argument_filters={"role": ARBITER_ROLE})
     out: list[str] = []
-    for lg in logs:
+    for lg in s.zoo.logs(s.nft, "RoleGranted", role=from_hex(ARBITER_ROLE)):
         a = lg["args"]["account"]
-        if a not in out and s.call(s.nft.functions.hasRole(ARBITER_ROLE, a)):
+        if a not in out and s.zoo.has_role(ARBITER_ROLE, a):
             out.append(a)
     return out
 
@@ -454,7 +439,7 @@ def reveal(settings: Settings, order_id: int, arbiter: str | None = None) -> dic
     with Session(settings) as s:
         o = read_order(s, order_id)
         me = s.address
-        if me.lower() != o["seller"].lower() and not s.call(s.nft.functions.isApprovedForAll(o["seller"], me)):
+        if me.lower() != o["seller"].lower() and not s.zoo.is_approved_for_all(o["seller"], me):
             raise PermissionDenied(f"{me} is not the seller of order {order_id}",
                                    hint=f"the seller is {o['seller']}; pass --account of the seller")
         if o["status_id"] != DISPUTED:
@@ -477,7 +462,7 @@ def reveal(settings: Settings, order_id: int, arbiter: str | None = None) -> dic
                 raise NotFound("no arbiter with published encryption keys",
                                hint="an arbiter runs `zoo --account ARBITER account publish-keys` (dev chain: dev7)")
             arbiter = candidates[0]
-        elif not s.call(s.nft.functions.hasRole(ARBITER_ROLE, arbiter)):
+        elif not s.zoo.has_role(ARBITER_ROLE, arbiter):
             raise BadInput(f"{arbiter} is not an arbiter (ARBITER_ROLE)", hint="omit --arbiter to pick one")
         bundle = bundle_from_registry(s, arbiter)
         if bundle is None:
@@ -489,16 +474,15 @@ def reveal(settings: Settings, order_id: int, arbiter: str | None = None) -> dic
                                      hint="nothing to reveal that would convince an arbiter")
         j = s.journal("reveal", order_id, arbiter)
         env = j.step("envelope", lambda: str(wrap_for(s.storage, key, arbiter, bundle, model_cid=cid)))
-        res = s.transact(s.market.functions.revealKey(order_id, arbiter, env), journal=j, step="reveal")
+        res = s.transact(s.zoo.reveal_key(order_id, arbiter, env), journal=j, step="reveal")
         j.finish()
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "arbiter": arbiter,
-                "envelope_cid": env, "ruling_deadline": int(s.call(s.market.functions.deadlineOf(order_id))),
+                "envelope_cid": env, "ruling_deadline": s.zoo.deadline_of(order_id),
                 "tx_hash": res["tx_hash"]}
 
 
 def revealed_ref(s: Session, order_id: int) -> str | None:
-    logs = list(s.market.events.KeyRevealed().get_logs(from_block=deployment_block(s),
-                                                       argument_filters={"orderId": order_id}))
+    logs = s.zoo.logs(s.market, "KeyRevealed", orderId=order_id)
     return logs[-1]["args"]["evidenceRef"] if logs else None
 
 
@@ -542,10 +526,10 @@ def _check_revealed(s: Session, o: dict, ref: str) -> tuple[bytes | None, str | 
         from zoo_cli.storage.container import open_model
         from zoo_cli.workflows.data_keys import records_root
 
-        want = bytes(s.call(s.market.functions.orderDatasetRoot(o["order_id"])))
+        want = from_hex(s.zoo.order_dataset_root(o["order_id"]))
         got = records_root(s, open_model(s.storage, cid, content_key=key).get("data.jsonl", b""))
-        check("dataset", got == want, f"records root {'0x' + got.hex() if got else 'none'} "
-              f"{'equals' if got == want else 'differs from'} the order's dataset root 0x{want.hex()}")
+        check("dataset", got == want, f"records root {hex32(got) if got else 'none'} "
+              f"{'equals' if got == want else 'differs from'} the order's dataset root {hex32(want)}")
     return key, cid, checks
 
 
@@ -582,7 +566,7 @@ def arbitrate(settings: Settings, order_id: int, *, decide: bool = True) -> dict
             bundle = bundle_from_registry(s, o["buyer"])
             if bundle is not None:  # re-deliver the checked key (the buyer's first one may have been bad)
                 env = j.step("envelope", lambda: str(wrap_for(s.storage, key, o["buyer"], bundle, model_cid=cid)))
-        res = s.transact(s.market.functions.resolveDispute(order_id, not valid, env), journal=j, step="resolve")
+        res = s.transact(s.zoo.resolve_dispute(order_id, not valid, env), journal=j, step="resolve")
         j.finish()
         out.update(decision="release" if valid else "refund", status="completed" if valid else "refunded",
                    envelope_cid=env or None, tx_hash=res["tx_hash"])
@@ -600,20 +584,20 @@ def refund(settings: Settings, order_id: int) -> dict:
                                       f"({deadline - s.now() + 1}s from now)",
                                       hint="wait for the seller's delivery, or retry after the timeout")
         j = s.journal("refund", order_id)
-        res = s.transact(s.market.functions.refund(order_id), journal=j, step="refund")
+        res = s.transact(s.zoo.refund(order_id), journal=j, step="refund")
         j.finish()
         return {"order_id": order_id, "token_id": o["token_id"], "kind": o["kind"], "status": "refunded",
                 **wei_fields("refunded", o["amount"]), "payer": o["payer"],
-                **wei_fields("balance", s.call(s.market.functions.balances(o["payer"]))), "tx_hash": res["tx_hash"]}
+                **wei_fields("balance", s.zoo.balance(o["payer"])), "tx_hash": res["tx_hash"]}
 
 
 def withdraw(settings: Settings) -> dict:
     """Pull the account's credited marketplace balance (sales, leases, royalties, refunds)."""
     with Session(settings) as s:
-        amount = int(s.call(s.market.functions.balances(s.address)))
+        amount = s.zoo.balance(s.address)
         if amount == 0:
             return {"account": s.address, **wei_fields("withdrawn", 0), "tx_hash": None}
-        res = s.transact(s.market.functions.withdraw())
+        res = s.transact(s.zoo.withdraw())
         got = next((int(e["args"]["amount"]) for e in res["events"] if e["name"] == "Withdrawn"), amount)
         return {"account": s.address, **wei_fields("withdrawn", got), "tx_hash": res["tx_hash"]}
 
@@ -635,7 +619,7 @@ def buy(settings: Settings, token_id: int) -> dict:
         else:
             price = int(j.result("price"))
         publish_keys(s, journal=j)
-        res = s.transact(s.market.functions.buyModel(token_id), value=price, journal=j, step="buy")
+        res = s.transact(s.zoo.buy(token_id), value=price, journal=j, step="buy")
         j.finish()
         oid = int(next(e["args"]["orderId"] for e in res["events"] if e["name"] == "OrderOpened"))
         return {"order_id": oid, "token_id": token_id, "kind": "sale", "status": "pending",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.workflows.generation import ADAPTER, part, parts, publish_metadata, seal_generation
@@ -116,7 +117,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
             if bytes(rec["modelHash"]) == ZERO32:
                 raise NotFound(f"token {t} has no trained version yet", hint=f"zoo train {t} DATA.jsonl")
         j = s.journal("merge", ",".join(map(str, ids)), method, wlist,
-                      ",".join("0x" + bytes(r["modelHash"]).hex() for r in recs))
+                      ",".join(hex32(r["modelHash"]) for r in recs))
         work = j.path.with_suffix(".d")
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -182,7 +183,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
 
         sealed = j.step("seal", do_seal)
         res = s.transact(
-            s.nft.functions.mergeModelsWithHash(ids, bytes.fromhex(sealed["digest"][2:]), bytes(recs[0]["baseModel"])),
+            s.zoo.merge(ids, from_hex(sealed["digest"]), bytes(recs[0]["baseModel"])),
             journal=j, step="mint",
         )
         new_id = int(event_arg(res, "ModelsMerged", "newTokenId"))
@@ -210,7 +211,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
             return publish_metadata(s, doc, sealed["cid"])
 
         uri = j.step("metadata", do_meta)
-        s.transact(s.nft.functions.setTokenURI(new_id, uri), journal=j, step="uri")
+        s.transact(s.zoo.set_token_uri(new_id, uri), journal=j, step="uri")
         j.finish()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -79,7 +79,7 @@ def mint(settings: Settings, *, name: str | None, base: str | None, specializati
 
         uri = j.step("metadata", store_meta)
         res = s.transact(
-            s.nft.functions.mintModelWithDomain(s.address, base_model.hash32, b"\0" * 32, uri, LABELS.index(label)),
+            s.zoo.mint_with_domain(s.address, base_model.hash32, b"\0" * 32, uri, LABELS.index(label)),
             journal=j, step="mint",
         )
         token_id = int(event_arg(res, "ModelMinted", "tokenId"))

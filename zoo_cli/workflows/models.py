@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.errors import NotFound, PermissionDenied
 from zoo_cli.units import stage_for
 
@@ -16,27 +17,17 @@ DOMAIN_LABELS = {"defi": "DeFi", "gaming": "Gaming", "nft": "NFT", "social": "So
 
 def meta_fields(session: Session) -> list[str]:
     """Field names of the AIModelNFT struct, from the deployed artifact's ABI."""
-    for item in session.nft.abi:
-        if item.get("type") == "function" and item.get("name") == "getModelMetadata":
-            return [c["name"] for c in item["outputs"][0]["components"]]
-    raise RuntimeError("ZooModelNFT ABI lacks getModelMetadata")
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
+    return session.zoo.meta_fields()
 
 
 def require_exists(session: Session, token_id: int) -> None:
-    total = session.call(session.nft.functions.totalMinted())
-    if token_id < 1 or token_id > total:
-        raise NotFound(f"token {token_id} does not exist", hint="see `zoo list`")
+    session.zoo.require_exists(token_id)
 
 
 def read_record(session: Session, token_id: int) -> dict:
-    """getModelMetadata as a dict of the struct's field names."""
-    require_exists(session, token_id)
-    raw = session.call(session.nft.functions.getModelMetadata(token_id))
-    return dict(zip(meta_fields(session), raw))
+    """getModelMetadata as a dict of the struct's field names (the facade's
+    ``ModelRecord.struct()``; new code reads ``session.zoo.model(token_id)``)."""
+    return session.zoo.model(token_id).struct()
 
 
 def summary(session: Session, rec: dict, meta: dict | None = None) -> dict:
@@ -54,21 +45,12 @@ def summary(session: Session, rec: dict, meta: dict | None = None) -> dict:
 
 
 def task_scores(session: Session, token_id: int, tasks: list[str]) -> dict[str, int]:
-    nft = session.nft
-    return {t: int(session.call(nft.functions.getModelPerformance(token_id, t))) for t in tasks}
+    return {t: session.zoo.task_score(token_id, t) for t in tasks}
 
 
 def can_read(session: Session, token_id: int, rec: dict, address: str) -> str:
     """'owner' or 'lessee' when ``address`` may use the model now, else raise (exit 4)."""
-    if rec["owner"].lower() == address.lower():
-        return "owner"
-    user = session.call(session.nft.functions.userOf(token_id))
-    if user and user.lower() == address.lower():
-        return "lessee"
-    raise PermissionDenied(
-        f"{address} is neither the owner nor an active lessee of token {token_id}",
-        hint=f"lease it first: zoo lease take {token_id} --for 1d",
-    )
+    return session.zoo.require_reader(token_id, owner=rec["owner"], address=address)
 
 
 def content_key_for(session: Session, token_id: int, rec: dict) -> bytes:
@@ -122,11 +104,11 @@ def base_for(session: Session, manifest: dict | None, base_hash: bytes, override
         from zoo_cli.errors import VerificationFailed
 
         raise VerificationFailed(
-            f"base model {base.id} ({base.hash_hex}) is not the token's base {_hex(base_hash)}",
+            f"base model {base.id} ({base.hash_hex}) is not the token's base {hex32(base_hash)}",
             hint="pass the matching base model folder with --base PATH",
         )
     return base
 
 
 def jsonable_record(rec: dict) -> dict[str, Any]:
-    return {k: (_hex(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}
+    return {k: (hex32(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}

@@ -52,7 +52,7 @@ def _access(s: Session, token_id: int, rec: dict) -> str:
     """'owner' or 'lessee'; exit 4 otherwise (expired lease: the reason says so)."""
     if rec["owner"].lower() == s.address.lower():
         return "owner"
-    expires = int(s.call(s.nft.functions.userExpires(token_id)))
+    expires = s.zoo.user_expires(token_id)
     try:
         role = can_read(s, token_id, rec, s.address)
     except PermissionDenied:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.workflows.session import Session, task_id
 
 REPORT_FIELDS = [
@@ -38,14 +39,14 @@ def build_report(*, token_id: int, generation: int, parent_hash: bytes, new_hash
     return {
         "tokenId": token_id,
         "generation": generation,
-        "parentHash": "0x" + _b32(parent_hash).hex(),
-        "newHash": "0x" + _b32(new_hash).hex(),
-        "datasetRoot": "0x" + _b32(dataset_root).hex(),
-        "evalSet": "0x" + _b32(eval_set).hex(),
+        "parentHash": hex32(_b32(parent_hash)),
+        "newHash": hex32(_b32(new_hash)),
+        "datasetRoot": hex32(_b32(dataset_root)),
+        "evalSet": hex32(_b32(eval_set)),
         "opsCount": ops,
         "performance": performance,
         "quality": quality,
-        "taskIds": ["0x" + task_id(t).hex() for t in tasks],
+        "taskIds": [hex32(task_id(t)) for t in tasks],
         "taskScores": [int(task_scores[t]) for t in tasks],
         "deadline": deadline,
     }
@@ -70,7 +71,7 @@ def sign_report(session: Session, report: dict, account) -> str:
     from eth_account import Account
 
     signed = Account.sign_message(_report_message(session, report), private_key=account.key)
-    return "0x" + bytes(signed.signature).hex()
+    return hex32(signed.signature)
 
 
 def report_signer(session: Session, report: dict, signature: str) -> str:
@@ -173,10 +174,7 @@ def find_eval_set(session: Session, tasks: list[str], verifier, max_uses: int | 
     (encrypted to its keys), is younger than EVAL_SET_MAX_AGE_S, was not retired and has
     scored fewer than ``max_uses`` (EVAL_SET_MAX_USES) reports; None when there is none
     (draw a fresh one)."""
-    reg = session.contract("EvaluationRegistry")
-    from zoo_cli.chain.logs import event_logs
-
-    logs = event_logs(session.client, reg.events.EvaluationSetRegistered)
+    logs = session.zoo.logs(session.zoo.eval_registry, "EvaluationSetRegistered")
     want = {task_id(t) for t in tasks}
     now = session.now()
     limit = EVAL_SET_MAX_USES if max_uses is None else max_uses
@@ -187,7 +185,7 @@ def find_eval_set(session: Session, tasks: list[str], verifier, max_uses: int | 
             continue
         if log["blockNumber"] <= retired:
             return None  # retired, and older ones were too
-        eval_set = "0x" + bytes(args["evalSet"]).hex()
+        eval_set = hex32(args["evalSet"])
         registered_at = int(session.client.w3.eth.get_block(log["blockNumber"])["timestamp"])
         if now - registered_at > EVAL_SET_MAX_AGE_S:
             return None  # the newest one is too old: older ones are older still
@@ -217,9 +215,8 @@ def register_eval_set(session: Session, verifier, tasks: list[str]) -> dict:
                         {verifier.address: _verifier_keys(verifier).public_bundle()})
     cid = str(sealed.cid)
     root = merkle_root([parse_record(r) for r in records])
-    reg = session.contract("EvaluationRegistry")
-    session.transact(reg.functions.registerEvalSet(root, cid, [task_id(t) for t in tasks]), account=verifier)
-    return {"eval_set": "0x" + root.hex(), "cid": cid, "registrar": verifier.address}
+    session.transact(session.zoo.register_eval_set(root, cid, [task_id(t) for t in tasks]), account=verifier)
+    return {"eval_set": hex32(root), "cid": cid, "registrar": verifier.address}
 
 
 def _eval_set_lock(session: Session):
@@ -245,18 +242,16 @@ def retire_eval_sets(session: Session, verifier) -> dict:
     evaluation of each task draws and registers a fresh one."""
     import json
 
-    from zoo_cli.chain.logs import event_logs
     from zoo_cli.fsutil import atomic_write
 
-    reg = session.contract("EvaluationRegistry")
     with _eval_set_lock(session):
         before = _retired_block(session, verifier)
-        mine = [log for log in event_logs(session.client, reg.events.EvaluationSetRegistered)
+        mine = [log for log in session.zoo.logs(session.zoo.eval_registry, "EvaluationSetRegistered")
                 if log["args"]["registrar"].lower() == verifier.address.lower() and log["blockNumber"] > before]
         uses = _uses(session)
         uses[f"{session.client.deployment_name}:retired:{verifier.address.lower()}"] = session.client.w3.eth.block_number
         atomic_write(_uses_path(session), json.dumps(uses, indent=1, sort_keys=True).encode(), mode=0o600)
-    return {"retired": ["0x" + bytes(log["args"]["evalSet"]).hex() for log in mine], "count": len(mine)}
+    return {"retired": [hex32(log["args"]["evalSet"]) for log in mine], "count": len(mine)}
 
 
 def load_eval_records(session: Session, cid: str, tasks: list[str], verifier) -> list:
@@ -279,10 +274,10 @@ def load_eval_records(session: Session, cid: str, tasks: list[str], verifier) ->
 def has_verifier_role(session: Session, address: str) -> bool:
     from zoo_cli.chain.suite import VERIFIER_ROLE
 
-    return bool(session.call(session.nft.functions.hasRole(_b32(VERIFIER_ROLE), address)))
+    return session.zoo.has_role(_b32(VERIFIER_ROLE), address)
 
 
 def jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
+        return hex32(value)
     return value

@@ -10,7 +10,7 @@ listed in ``locked``.
 from __future__ import annotations
 
 from zoo_cli.config import Settings
-from zoo_cli.errors import OperationFailed, PermissionDenied
+from zoo_cli.errors import OperationFailed
 from zoo_cli.units import wei_fields
 from zoo_cli.workflows.session import Session
 
@@ -19,41 +19,36 @@ def claim(settings: Settings, tokens: list[int]) -> dict:
     from zoo_cli.workflows.models import require_exists
 
     with Session(settings) as s:
-        rewards = s.contract("TrainingRewards")
-        nft = s.nft
+        z = s.zoo
         j = s.journal("claim", *(tokens or ["all"]))
 
         locked: list[int] = []
 
         def is_locked(t: int) -> bool:  # a pending order locks with no end (>= 2**40 - 1)
-            return int(s.call(nft.functions.marketState(t))[2]) >= 2**40 - 1
+            return z.market_state(t).pending_order
 
         def plan() -> list[int]:
             if tokens:
                 chosen = []
                 for t in dict.fromkeys(tokens):
                     require_exists(s, t)
-                    owner = s.call(nft.functions.ownerOf(t))
-                    if owner.lower() != s.address.lower():
-                        raise PermissionDenied(f"{s.address} does not own token {t}",
-                                               hint=f"the owner is {owner}; only the owner claims its rewards")
-                    if is_locked(t) and int(s.call(rewards.functions.modelRewards(t))) > 0:
+                    z.require_owner(t, owner=z.owner_of(t), hint="only the owner claims its rewards")
+                    if is_locked(t) and z.model_rewards(t) > 0:
                         raise OperationFailed(
                             f"token {t} has a pending marketplace order; its rewards can be claimed once "
                             "the order settles", hint=f"zoo lease status {t} lists its orders")
                     chosen.append(t)
             else:
-                total = int(s.call(nft.functions.totalMinted()))
-                chosen = [t for t in range(1, total + 1)
-                          if s.call(nft.functions.ownerOf(t)).lower() == s.address.lower()]
-            owed = [t for t in chosen if int(s.call(rewards.functions.modelRewards(t))) > 0]
+                total = z.total_minted()
+                chosen = [t for t in range(1, total + 1) if z.owner_of(t).lower() == s.address.lower()]
+            owed = [t for t in chosen if z.model_rewards(t) > 0]
             locked.extend(t for t in owed if is_locked(t))
             return [t for t in owed if t not in locked]
 
         todo = j.step("plan", plan)
         claimed, total = [], 0
         for t in todo:
-            res = s.transact(rewards.functions.claimRewards(t), journal=j, step=f"claim-{t}")
+            res = s.transact(z.claim_rewards(t), journal=j, step=f"claim-{t}")
             amount = sum(int(e["args"]["amount"]) for e in res["events"] if e["name"] == "RewardsClaimed")
             total += amount
             claimed.append({"token_id": t, **wei_fields("amount", amount), "tx_hash": res["tx_hash"]})

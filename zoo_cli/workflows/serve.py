@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, PermissionDenied, refusal
 from zoo_cli.workflows.generation import ADAPTER, part
@@ -115,9 +116,9 @@ class ModelService:
                 rec = read_record(s, token_id)
             except NotFound as err:
                 raise refusal(NotFound, "unknown_token", err.message, "see GET /v1/models") from None
-            user = s.call(s.nft.functions.userOf(token_id))
+            user = s.zoo.user_of(token_id) or ZERO_ADDRESS
             facts = {"token_id": token_id, "owner": rec["owner"], "user": user,
-                     "user_expires": int(s.call(s.nft.functions.userExpires(token_id))),
+                     "user_expires": s.zoo.user_expires(token_id),
                      "generation": int(rec["generation"]), "model_hash": bytes(rec["modelHash"]),
                      "base": bytes(rec["baseModel"]), "performance": int(rec["performance"]), "record": rec}
             if len(self._facts) > 10_000:
@@ -209,7 +210,7 @@ class ModelService:
             m = self.warm(f)
             members.append((m, float(max(f["performance"], 1))))
             infos.append({"token_id": f["token_id"], "generation": f["generation"],
-                          "model_hash": "0x" + f["model_hash"].hex(), "performance": f["performance"], "role": role})
+                          "model_hash": hex32(f["model_hash"]), "performance": f["performance"], "role": role})
         return members[0][0].base, members, infos
 
     def ask(self, caller: str, token_ids: list[int], prompt: str) -> tuple[dict, list[dict]]:
@@ -251,6 +252,6 @@ class ModelService:
         sig = sr.sign_answer(self.signer, chain_id=self.identity["chain_id"], message=msg)
         return {"tokens": [i["token_id"] for i in infos], "members": infos, "result": result, "result_text": text,
                 "attestation": {"signer": self.identity["server"], "chain_id": self.identity["chain_id"],
-                                "request_hash": "0x" + bytes(request_hash).hex(),
-                                "result_hash": "0x" + bytes(msg["resultHash"]).hex(), "issued_at": issued,
+                                "request_hash": hex32(request_hash),
+                                "result_hash": hex32(msg["resultHash"]), "issued_at": issued,
                                 "signature": sig}}

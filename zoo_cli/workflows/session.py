@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, Self
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
 from zoo_cli.workflows.journal import Journal, journal_key
 
@@ -66,6 +67,13 @@ class Session:
     @property
     def market(self):
         return self.contract("Marketplace")
+
+    @functools.cached_property
+    def zoo(self):
+        """The typed chain facade (chain/zoo.py): every contract read and write goes through it."""
+        from zoo_cli.chain.zoo import Zoo
+
+        return Zoo(self)
 
     # -- accounts -----------------------------------------------------------------
     @functools.cached_property
@@ -167,7 +175,7 @@ class Session:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
+        return hex32(value)
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

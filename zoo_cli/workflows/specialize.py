@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, OperationFailed, PermissionDenied
 from zoo_cli.workflows.generation import ADAPTER, part
@@ -75,7 +76,7 @@ def sign_proof(s: Session, proof: dict, account) -> str:
               "verifyingContract": reg.address}
     msg = encode_typed_data(domain_data=domain, message_types={"SpecializationProof": PROOF_FIELDS},
                             message_data=_typed(proof))
-    return "0x" + bytes(Account.sign_message(msg, private_key=account.key).signature).hex()
+    return hex32(Account.sign_message(msg, private_key=account.key).signature)
 
 
 def encode_proof(proof: dict, signature: str) -> bytes:
@@ -118,7 +119,7 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                 "a specialization needs a verifier-signed proof, and no account with the VERIFIER role is configured",
                 hint="set `verifier` in config.toml or pass --verifier NAME (dev9 after `zoo init --dev`)",
             )
-        j = s.journal("specialize", token_id, spec, int(rec["generation"]), "0x" + bytes(rec["modelHash"]).hex())
+        j = s.journal("specialize", token_id, spec, int(rec["generation"]), hex32(rec["modelHash"]))
         files, manifest = load_adapter(s, token_id, rec)
         adapter = part(files, ADAPTER)
         meta = public_metadata(s, rec["metadataURI"])
@@ -149,20 +150,19 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
             from eth_utils import keccak
 
             evidence = {"token_id": token_id, "generation": int(rec["generation"]),
-                        "model_hash": "0x" + bytes(rec["modelHash"]).hex(), "eval_set": ev["eval_set"],
+                        "model_hash": hex32(rec["modelHash"]), "eval_set": ev["eval_set"],
                         "eval_cid": ev["cid"], "domain": domain, "score": ev["score"], "records": ev["records"]}
             proof = {"modelId": token_id, "generation": int(rec["generation"]),
-                     "modelHash": "0x" + bytes(rec["modelHash"]).hex(), "spec": spec, "score": ev["score"],
+                     "modelHash": hex32(rec["modelHash"]), "spec": spec, "score": ev["score"],
                      "experience": experience,
                      "successRate": ev["score"],
-                     "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
+                     "evidenceHash": hex32(keccak(json.dumps(evidence, sort_keys=True).encode())),
                      "evalSet": ev["eval_set"], "deadline": s.now() + PROOF_TTL_S}
             return {"proof": proof, "signature": sign_proof(s, proof, verifier)}
 
         signed = j.step("proof", do_proof)
-        reg = s.contract("ModelSpecialization")
         res, certificate = _send_earn(
-            s, j, reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
+            s, j, s.zoo.earn_specialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
     return {
         "token_id": token_id,
         "specialization": EARNED[spec],
@@ -200,7 +200,7 @@ def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -
         generation = int(rec["generation"])
         if cid_of(rec["modelHash"]) is None:
             raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
-        j = s.journal("specialize", token_id, spec, generation, "0x" + bytes(rec["modelHash"]).hex(), "remote")
+        j = s.journal("specialize", token_id, spec, generation, hex32(rec["modelHash"]), "remote")
         remote = None if j.done("proof") else connect(s, settings.verifier_url)
 
         def do_request() -> dict:
@@ -232,9 +232,8 @@ def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -
             if "not_qualified" in err.message:
                 j.finish()  # nothing to resume: train more, then ask again
             raise
-        reg = s.contract("ModelSpecialization")
         res, certificate = _send_earn(
-            s, j, reg.functions.earnSpecialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
+            s, j, s.zoo.earn_specialization(token_id, spec, encode_proof(signed["proof"], signed["signature"])))
     return {
         "token_id": token_id, "specialization": EARNED[spec], "domain": domain, "score": signed["score"],
         "base_score": signed["base_score"], "min_gain": MIN_GAIN, "experience": signed["experience"],
@@ -246,12 +245,10 @@ def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -
 
 def _zk_module(s: Session):
     """The NFT's zk evaluation module (what earnSpecializationZk reads), bound to ZkEvaluator's ABI."""
-    from zoo_cli.chain.contracts import contract
-
-    module = s.call(s.nft.functions.zkModule())
-    if int(module, 16) == 0:
+    module = s.zoo.zk_module()
+    if module is None:
         raise NotFound("this deployment has no zk evaluation module", hint="zoo deploy")
-    return contract(s.client, "ZkEvaluator", module)
+    return module
 
 
 def zk_evaluation(s: Session, token_id: int, spec: int, generation: int) -> dict:
@@ -260,43 +257,43 @@ def zk_evaluation(s: Session, token_id: int, spec: int, generation: int) -> dict
     Raises the readable error the contract would revert with (hint: the `zoo prove` to run)."""
     from zoo_cli.workflows.session import task_id
 
-    reg = s.contract("ModelSpecialization")
     module = _zk_module(s)
     domain = domain_of(spec)
     prove = f"zoo prove {token_id} --tasks {domain}"
-    proven_plus_one, commitment, n, task_ids = s.call(module.functions.lastEvaluation(token_id))
-    if int(proven_plus_one) == 0:
+    last = s.zoo.last_evaluation(token_id, module)
+    if last.generation is None:
         raise NotFound(f"token {token_id} has no zero-knowledge proof of evaluation", hint=prove)
-    if int(proven_plus_one) - 1 != generation:
+    if last.generation != generation:
         raise OperationFailed(
-            f"token {token_id}'s last zk proof is of generation {int(proven_plus_one) - 1}; "
+            f"token {token_id}'s last zk proof is of generation {last.generation}; "
             f"the token is at generation {generation} now", hint=prove)
-    tasks = [bytes(t) for t in task_ids]
+    n = last.n
+    tasks = list(last.task_ids)
     if tasks != [task_id(domain)]:
         names = {task_id(d): d for d in DOMAIN_OF.values()}
-        proven = ", ".join(names.get(t, "0x" + t.hex()) for t in tasks)
+        proven = ", ".join(names.get(t, hex32(t)) for t in tasks)
         raise OperationFailed(
             f"token {token_id}'s last zk proof is on a {proven} evaluation set; "
             f"{EARNED[spec]} needs one of the {domain} task alone", hint=prove)
-    min_records = int(s.call(reg.functions.MIN_ZK_RECORDS()))
-    if int(n) < min_records:
+    min_records = s.zoo.min_zk_records()
+    if n < min_records:
         raise OperationFailed(
-            f"token {token_id}'s last zk proof covers {int(n)} records; a specialization needs at least {min_records}",
+            f"token {token_id}'s last zk proof covers {n} records; a specialization needs at least {min_records}",
             hint=f"a verifier registers a larger set (zoo --account VERIFIER zk register-set --tasks {domain}), then {prove}")
-    score = int(s.call(s.nft.functions.zkPerformance(token_id)))
-    min_score = int(s.call(reg.functions.MIN_ZK_SCORE()))
+    score = s.zoo.zk_performance(token_id)
+    min_score = s.zoo.min_zk_score()
     if score < min_score:
         cleared = " (cleared: the policy was re-committed since the proof)" if score == 0 else ""
         raise OperationFailed(
             f"token {token_id}'s proven accuracy on its {domain} set is {score / 100:.2f}%{cleared}; "
             f"{EARNED[spec]} needs at least {min_score / 100:.2f}%",
             hint=f"train the policy more on {domain} interactions (zoo train {token_id} DATA.jsonl --policy), then {prove}")
-    exists, current = s.call(reg.functions.getSpecialization(token_id, spec))
-    if exists and int(current[1]) >= score:
+    current = s.zoo.specialization(token_id, spec)
+    if current is not None and current.score >= score:
         raise OperationFailed(
-            f"token {token_id} already holds {EARNED[spec]} with score {int(current[1]) / 100:.2f}%; "
+            f"token {token_id} already holds {EARNED[spec]} with score {current.score / 100:.2f}%; "
             f"the proven {score / 100:.2f}% does not improve it", hint=f"improve the policy, then {prove}")
-    return {"module": module.address, "commitment": "0x" + bytes(commitment).hex(), "n": int(n), "score": score,
+    return {"module": module.address, "commitment": last.commitment, "n": n, "score": score,
             "min_score": min_score}
 
 
@@ -308,11 +305,10 @@ def specialize_zk(settings: Settings, token_id: int, specialization: str, *, pro
     domain = domain_of(spec)
     with Session(settings, progress) as s:
         require_exists(s, token_id)
-        generation = int(s.call(s.nft.functions.marketState(token_id))[0])
+        generation = s.zoo.market_state(token_id).generation
         ev = zk_evaluation(s, token_id, spec, generation)
         j = s.journal("specialize-zk", token_id, spec, generation, ev["commitment"], ev["score"])
-        reg = s.contract("ModelSpecialization")
-        res, certificate = _send_earn(s, j, reg.functions.earnSpecializationZk(token_id, spec))
+        res, certificate = _send_earn(s, j, s.zoo.earn_specialization_zk(token_id, spec))
     return {
         "token_id": token_id,
         "specialization": EARNED[spec],

@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
 from zoo_cli.units import wei_fields
@@ -70,10 +71,10 @@ def recipients_for(session: Session, token_id: int, owner: str) -> dict[str, byt
         if bundle is None:
             raise PermissionDenied(f"owner {owner} has published no encryption keys")
         recips[owner] = bundle
-    user = session.call(session.nft.functions.userOf(token_id))
-    if user and int(user, 16) != 0 and int(session.call(session.nft.functions.userExpires(token_id))) < session.now():
+    user = session.zoo.user_of(token_id)
+    if user and session.zoo.user_expires(token_id) < session.now():
         user = None  # expires before the update can land
-    if user and int(user, 16) != 0 and user.lower() != owner.lower():
+    if user and user.lower() != owner.lower():
         bundle = public_bundle_of(session, user)
         if bundle is not None:
             recips[user] = bundle
@@ -156,12 +157,9 @@ class TrainRun:
         s, token_id, opts = self.s, self.token_id, self.opts
         rec = read_record(s, token_id)
         self.owner = owner = rec["owner"]
-        if owner.lower() != s.address.lower():
-            approved = s.call(s.nft.functions.getApproved(token_id))
-            if (approved or "").lower() != s.address.lower() and not s.call(
-                    s.nft.functions.isApprovedForAll(owner, s.address)):
-                raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
-                                       hint=f"the owner is {owner}; pass --account of the owner")
+        if not s.zoo.may_operate(token_id, owner, s.address):
+            raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
+                                   hint=f"the owner is {owner}; pass --account of the owner")
         key = ("train", token_id, file_digest(self.data_path), self.config.fingerprint(), opts.base_override or "",
                *(["policy-only" if opts.policy_only else "policy"] if opts.policy else []))
         j = s.journal(*key)
@@ -181,11 +179,11 @@ class TrainRun:
         self.work.mkdir(parents=True, exist_ok=True, mode=0o700)
         # the token as it was before this run: a resumed run must not see its own update
         start = j.step("start", lambda: {
-            "generation": int(rec["generation"]), "model_hash": "0x" + bytes(rec["modelHash"]).hex(),
+            "generation": int(rec["generation"]), "model_hash": hex32(rec["modelHash"]),
             "training_ops": int(rec["trainingOps"]), "uri": rec["metadataURI"],
-            "parents": [int(p) for p in rec["parents"]], "base": "0x" + bytes(rec["baseModel"]).hex(),
+            "parents": [int(p) for p in rec["parents"]], "base": hex32(rec["baseModel"]),
         })
-        self.rec = dict(rec, generation=start["generation"], modelHash=bytes.fromhex(start["model_hash"][2:]),
+        self.rec = dict(rec, generation=start["generation"], modelHash=from_hex(start["model_hash"]),
                         trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
         self._choose_attester()
 
@@ -266,7 +264,7 @@ class TrainRun:
         clear_checkpoint(work / "checkpoint")
         return {"ops": result.ops, "task_scores": result.task_scores, "performance": result.performance,
                 "base_task_scores": result.base_task_scores, "base_performance": result.base_performance,
-                "merkle_root": "0x" + result.merkle_root.hex(), "metrics": result.metrics}
+                "merkle_root": hex32(result.merkle_root), "metrics": result.metrics}
 
     # -- 3. seal, verify, publish metadata, sign the report ---------------------------------
 
@@ -339,8 +337,8 @@ class TrainRun:
             return verified["signed"]  # the remote verifier's report, checked in _verify_remote
         report = build_report(
             token_id=self.token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
-            new_hash=bytes.fromhex(sealed["digest"][2:]), dataset_root=bytes.fromhex(self.trained["merkle_root"][2:]),
-            eval_set=bytes.fromhex(verified["eval_set"][2:]) if verified else ZERO32, ops=self.trained["ops"],
+            new_hash=from_hex(sealed["digest"]), dataset_root=from_hex(self.trained["merkle_root"]),
+            eval_set=from_hex(verified["eval_set"]) if verified else ZERO32, ops=self.trained["ops"],
             performance=self.performance, task_scores=self.scores, deadline=self.s.now() + REPORT_TTL_S,
         )
         return {"report": report, "signature": sign_report(self.s, report, self.verifier or self.s.signer)}
@@ -352,12 +350,12 @@ class TrainRun:
 
         s, j, token_id = self.s, self.j, self.token_id
         proof = encode_proof(self.signed["report"], self.signed["signature"])
-        self.res = s.transact(s.nft.functions.updateModel(token_id, bytes.fromhex(self.sealed["digest"][2:]), proof),
+        self.res = s.transact(s.zoo.update_model(token_id, from_hex(self.sealed["digest"]), proof),
                               journal=j, step="update")
-        self.res_uri = s.transact(s.nft.functions.setTokenURI(token_id, self.uri), journal=j, step="uri")
+        self.res_uri = s.transact(s.zoo.set_token_uri(token_id, self.uri), journal=j, step="uri")
         _set_domain(s, j, token_id, self.label)
         if self.opts.policy:  # commit the new policy's weights (ezkl Poseidon param hash) for `zoo prove`
-            s.transact(s.nft.functions.setPolicyHash(token_id, bytes.fromhex(self.trained_policy["policy_hash"][2:])),
+            s.transact(s.zoo.set_policy_hash(token_id, from_hex(self.trained_policy["policy_hash"])),
                        journal=j, step="policy_hash")
         self.reward = next((e["args"]["amount"] for e in self.res["events"] if e["name"] == "TrainingRewarded"), 0)
         j.finish()
@@ -413,7 +411,7 @@ def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict
     result = submit_and_wait(s, remote, "/v1/evaluations", body,
                              progress=s.progress.callback("verify") if s.progress else None)
     check_report(s, remote, result, {
-        "tokenId": token_id, "generation": body["generation"], "parentHash": "0x" + bytes(rec["modelHash"]).hex(),
+        "tokenId": token_id, "generation": body["generation"], "parentHash": hex32(rec["modelHash"]),
         "newHash": body["model_hash"], "datasetRoot": body["dataset_root"], "opsCount": body["ops"],
         "deadline": body["deadline"]})
     return {"eval_set": result["eval_set"], "task_scores": result["task_scores"], "performance": result["performance"],
@@ -430,16 +428,18 @@ def _set_domain(s: Session, j, token_id: int, label: str) -> None:
     """Record the domain label on-chain when the deployed contract supports it."""
     from zoo_cli.workflows.mint import LABELS
 
-    fn = getattr(s.nft.functions, "setDomain", None)
-    if fn is None or label not in LABELS:
+    if label not in LABELS:
+        return
+    call = s.zoo.set_domain(token_id, LABELS.index(label))
+    if call is None:  # a deployment from before setDomain
         return
     try:
-        current = s.call(s.nft.functions.getModelMetadata(token_id))[6]
+        current = s.zoo.specialization_of(token_id)
     except Exception:  # noqa: BLE001
         current = None
     if current == label:
         return
-    s.transact(fn(token_id, LABELS.index(label)), journal=j, step="domain")
+    s.transact(call, journal=j, step="domain")
 
 
 def dumps(obj) -> str:

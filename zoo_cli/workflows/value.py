@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from zoo_cli.config import Settings
 from zoo_cli.units import format_eth, stage_for, wei_fields
-from zoo_cli.workflows.models import public_metadata, read_record
+from zoo_cli.workflows.models import public_metadata
 from zoo_cli.workflows.session import Session
 
 BASE_VALUE_WEI = 10**16  # 0.01 ETH: a trained Newborn at 50 % performance, nothing else
@@ -30,43 +30,40 @@ def _median(values: list[int]) -> int:
 
 
 def value(settings: Settings, token_id: int) -> dict:
-    from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.inspect import earned_specializations
 
     with Session(settings) as s:
-        rec = read_record(s, token_id)
-        meta = public_metadata(s, rec["metadataURI"])
+        rec = s.zoo.model(token_id)
+        meta = public_metadata(s, rec.metadata_uri)
         nft = s.nft
-        updates = event_logs(s.client, nft.events.ModelUpdated, tokenId=token_id)
+        updates = s.zoo.logs(nft, "ModelUpdated", tokenId=token_id)
         verified_ops = sum(int(lg["args"]["opsCount"]) for lg in updates if lg["args"]["verified"])
         own_ops = sum(int(lg["args"]["opsCount"]) for lg in updates)
-        forks = event_logs(s.client, nft.events.ModelForked, parentId=token_id)
-        merges = [lg for lg in event_logs(s.client, nft.events.ModelsMerged)
+        forks = s.zoo.logs(nft, "ModelForked", parentId=token_id)
+        merges = [lg for lg in s.zoo.logs(nft, "ModelsMerged")
                   if token_id in [int(p) for p in lg["args"]["parentIds"]]]
         try:
-            spec_reg = s.contract("ModelSpecialization")
-            specs = s.call(spec_reg.functions.getSpecializations(token_id))
+            specs = s.zoo.specializations_of(token_id)
         except Exception:  # noqa: BLE001 - optional module
             specs = []
         names = earned_specializations(s, token_id)
         sales = []
-        market = s.market
-        completed = event_logs(s.client, market.events.OrderCompleted, tokenId=token_id)
+        completed = s.zoo.logs(s.market, "OrderCompleted", tokenId=token_id)
         for lg in completed:
             if int(lg["args"]["kind"]) != 0:
                 continue
-            order = s.call(market.functions.orders(int(lg["args"]["orderId"])))
+            order = s.zoo.order(int(lg["args"]["orderId"]))
             sales.append({"order_id": int(lg["args"]["orderId"]), "block": int(lg["blockNumber"]),
-                          **wei_fields("price", int(order[6]))})
+                          **wei_fields("price", order.amount)})
         sales = sales[-RECENT_SALES:]
 
-    ops = int(rec["trainingOps"])
+    ops = rec.training_ops
     stage = stage_for(ops)
-    performance = int(rec["performance"])
-    spec_scores = [int(x[1]) for x in specs]
-    verified_share_bps = (verified_ops * 10_000 // own_ops) if own_ops else (10_000 if rec["verified"] else 0)
+    performance = rec.performance
+    spec_scores = [x.score for x in specs]
+    verified_share_bps = (verified_ops * 10_000 // own_ops) if own_ops else (10_000 if rec.verified else 0)
     children = len(forks) + len(merges)
-    parents = [int(p) for p in rec["parents"]]
+    parents = list(rec.parents)
 
     factors = {
         "stage": STAGE_MULT_BPS[stage],
@@ -78,7 +75,7 @@ def value(settings: Settings, token_id: int) -> dict:
     intrinsic = BASE_VALUE_WEI
     for f in factors.values():
         intrinsic = intrinsic * f // 10_000
-    if int(rec["generation"]) == 0:
+    if rec.generation == 0:
         intrinsic = intrinsic // 10  # an untrained token is a name, not a model
     median = _median([int(x["price_wei"]) for x in sales])
     estimate = intrinsic if not sales else (intrinsic * (10_000 - MARKET_WEIGHT_BPS) + median * MARKET_WEIGHT_BPS) // 10_000
@@ -92,9 +89,9 @@ def value(settings: Settings, token_id: int) -> dict:
         "inputs": {
             "stage": stage,
             "training_ops": ops,
-            "generation": int(rec["generation"]),
+            "generation": rec.generation,
             "performance": performance,
-            "verified": bool(rec["verified"]),
+            "verified": rec.verified,
             "verified_ops": verified_ops,
             "own_training_ops": own_ops,
             "specializations": [{"name": n, "score": sc} for n, sc in zip(names, spec_scores)],

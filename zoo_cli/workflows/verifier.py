@@ -22,6 +22,7 @@ import functools
 import json
 from pathlib import Path
 
+from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BadInput,
@@ -108,12 +109,10 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
             raise refusal(NotFound, "unknown_token", f"token {token_id} does not exist") from None
         raise
     owner = rec["owner"]
-    if signer.lower() != owner.lower():
-        approved = s.call(s.nft.functions.getApproved(token_id)) or ""
-        if approved.lower() != signer.lower() and not s.call(s.nft.functions.isApprovedForAll(owner, signer)):
-            raise refusal(PermissionDenied, "not_owner",
-                          f"{signer} neither owns token {token_id} nor is approved for it",
-                          f"sign with the owner's account ({owner})")
+    if signer.lower() != owner.lower() and not s.zoo.may_operate(token_id, owner, signer):
+        raise refusal(PermissionDenied, "not_owner",
+                      f"{signer} neither owns token {token_id} nor is approved for it",
+                      f"sign with the owner's account ({owner})")
     if int(rec["generation"]) != int(generation):
         raise refusal(OperationFailed, "stale_generation",
                       f"token {token_id} is at generation {rec['generation']}, not {generation}",
@@ -124,7 +123,7 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
                       "ask again with a later deadline")
     if int(deadline) > now + MAX_DEADLINE_AHEAD_S:
         raise refusal(BadInput, "deadline_too_far", f"deadline more than {MAX_DEADLINE_AHEAD_S}s ahead")
-    base_hex = "0x" + bytes(rec["baseModel"]).hex()
+    base_hex = hex32(rec["baseModel"])
     if base_hex not in allowed_bases(s.settings):
         raise refusal(PermissionDenied, "base_not_allowed",
                       f"this verifier does not evaluate base model {base_hex}",
@@ -228,7 +227,7 @@ def _work_order(s: Session, base_hash: bytes, key: bytes, payload: bytes, tasks:
     from zoo_cli.workflows import reports
 
     bases = allowed_bases(s.settings)
-    base_hex = "0x" + bytes(base_hash).hex()
+    base_hex = hex32(base_hash)
     every = int(_config(s.settings).get("rotate_every") or reports.EVAL_SET_MAX_USES)
     found = reports.eval_set_for(s, s.signer, tasks, max_uses=every)
     records = reports.load_eval_records(s, found["cid"], tasks, s.signer)
@@ -301,10 +300,10 @@ def prepare_evaluation(settings: Settings, payload: dict) -> tuple[dict, dict]:
             raise refusal(IntegrityError, "bad_container",
                           f"the container is not generation {generation + 1} of token {token_id}")
         rec = _check_token(s, token_id, signer, generation, int(body["deadline"]))
-        if (manifest.get("base_model") or {}).get("hash") != "0x" + bytes(rec["baseModel"]).hex():
+        if (manifest.get("base_model") or {}).get("hash") != hex32(rec["baseModel"]):
             raise refusal(IntegrityError, "bad_container", "the container names another base model than the token's")
         order, ev = _work_order(s, rec["baseModel"], key, enc, body["tasks"])
-    return order, {"payload": payload, "parent_hash": "0x" + bytes(rec["modelHash"]).hex(), **ev}
+    return order, {"payload": payload, "parent_hash": hex32(rec["modelHash"]), **ev}
 
 
 def finish_evaluation(settings: Settings, context: dict, computed: dict) -> dict:
@@ -340,7 +339,7 @@ def prepare_specialization(settings: Settings, payload: dict) -> tuple[dict, dic
         key, enc, _ = _open_container(s, cid_of(rec["modelHash"]), body["key_envelope"])
         order, ev = _work_order(s, rec["baseModel"], key, enc, [domain], with_base=True)
     return order, {"payload": payload, "domain": domain, "generation": int(rec["generation"]),
-                   "model_hash": "0x" + bytes(rec["modelHash"]).hex(), "training_ops": int(rec["trainingOps"]),
+                   "model_hash": hex32(rec["modelHash"]), "training_ops": int(rec["trainingOps"]),
                    "metadata_uri": rec["metadataURI"], **ev}
 
 
@@ -370,7 +369,7 @@ def finish_specialization(settings: Settings, context: dict, computed: dict) -> 
                     "eval_set": context["eval_set"], "domain": domain, "score": score, "records": context["records"]}
         proof = {"modelId": token_id, "generation": context["generation"], "modelHash": context["model_hash"],
                  "spec": spec, "score": score, "experience": experience, "successRate": score,
-                 "evidenceHash": "0x" + keccak(json.dumps(evidence, sort_keys=True).encode()).hex(),
+                 "evidenceHash": hex32(keccak(json.dumps(evidence, sort_keys=True).encode())),
                  "evalSet": context["eval_set"], "deadline": int(body["deadline"])}
         return {"proof": proof, "signature": sign_proof(s, proof, s.signer), "verifier": s.address, "score": score,
                 "base_score": base_score, "experience": experience, "eval_set": context["eval_set"],
@@ -420,9 +419,9 @@ def quality_proof(s: Session, *, token_id: int, generation: int, model_hash: str
     signature = bytes(Account.sign_message(msg, private_key=s.signer.key).signature)
     struct = "(" + ",".join(f["type"] for f in QUALITY_FIELDS) + ")"
     encoded = encode([struct, "bytes"], [tuple(typed[f["name"]] for f in QUALITY_FIELDS), signature])
-    return {"proof": proof, "signature": "0x" + signature.hex(), "rewards": rewards.address,
-            "training_data": "0x" + encode(["bytes32", "uint256"], [typed["datasetRoot"], ops]).hex(),
-            "quality_proof": "0x" + encoded.hex()}
+    return {"proof": proof, "signature": hex32(signature), "rewards": rewards.address,
+            "training_data": hex32(encode(["bytes32", "uint256"], [typed["datasetRoot"], ops])),
+            "quality_proof": hex32(encoded)}
 
 
 def rotate(settings: Settings) -> dict:

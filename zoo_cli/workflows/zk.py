@@ -18,6 +18,7 @@ import json
 import time
 from pathlib import Path
 
+from zoo_cli.chain.zoo import from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, IntegrityError, NotFound, PermissionDenied
 from zoo_cli.units import format_eth
@@ -78,7 +79,7 @@ def policy_commitment(settings: Settings, policy, *, srs: Path | None = None, pr
 def policy_only_result(dataset) -> dict:
     """The `train` step's result when only the policy is trained (no LoRA run)."""
     return {"ops": dataset.ops, "task_scores": {}, "performance": 0, "base_task_scores": {},
-            "base_performance": 0, "merkle_root": "0x" + bytes(dataset.merkle_root).hex(), "metrics": {}}
+            "base_performance": 0, "merkle_root": hex32(dataset.merkle_root), "metrics": {}}
 
 
 def train_policy_step(s: Session, dataset, folder: Path) -> dict:
@@ -143,8 +144,8 @@ def setup_verifier(s: Session, *, srs: Path | None = None, journal=None) -> dict
     keys = zk.ensure_keys(zk_root(s.settings), pol.PolicyConfig(), srs=srs, progress=_zk_progress(s))
     art = verifier_artifact(zk_root(s.settings), srs=srs, progress=_zk_progress(s))
     setup_s = round(time.perf_counter() - t, 2)
-    current = s.call(zke.functions.verifier())
-    digest = "0x" + bytes(s.call(zke.functions.vkaDigest())).hex()
+    current = s.zoo.zk_verifier(zke)
+    digest = s.zoo.zk_vka_digest(zke)
     out = {"keys": keys, "artifact": art, "setup_s": setup_s, "deployed": False}
     if current != ZERO_ADDRESS and s.w3.eth.get_code(current):
         if digest != art["vka_digest"]:
@@ -153,7 +154,7 @@ def setup_verifier(s: Session, *, srs: Path | None = None, journal=None) -> dict
                 hint="prove with the same keys (copy $ZOO_HOME/zk/<arch>/ from the machine that ran `zoo zk setup`, "
                      "or pass the network's --srs), or have the admin re-run `zoo zk setup`")
         return {**out, "verifier": current, "vka_digest": digest}
-    if not s.call(s.nft.functions.hasRole(DEFAULT_ADMIN_ROLE, s.address)):
+    if not s.zoo.has_role(DEFAULT_ADMIN_ROLE, s.address):
         raise PermissionDenied("the ZkEvaluator has no verifier yet and only the admin can set one",
                                hint="the admin runs `zoo zk setup` (same keys / --srs), then prove again")
 
@@ -162,10 +163,9 @@ def setup_verifier(s: Session, *, srs: Path | None = None, journal=None) -> dict
 
     step = (lambda name, fn: journal.step(name, fn)) if journal is not None else (lambda name, fn: fn())
     address = step("verifier_deploy", deploy)
-    verifier = s.w3.eth.contract(address=address, abi=art["abi"])
-    vka = [bytes.fromhex(w[2:]) for w in art["vka"]]
-    res_vka = s.transact(verifier.functions.registerVka(vka), journal=journal, step="register_vka")
-    res_set = s.transact(zke.functions.setVerifier(address, bytes.fromhex(art["vka_digest"][2:])),
+    vka = [from_hex(w) for w in art["vka"]]
+    res_vka = s.transact(s.zoo.register_vka(address, art["abi"], vka), journal=journal, step="register_vka")
+    res_set = s.transact(s.zoo.set_zk_verifier(address, from_hex(art["vka_digest"]), zke),
                          journal=journal, step="set_verifier")
     return {**out, "verifier": address, "vka_digest": art["vka_digest"], "deployed": True,
             "register_vka_gas": res_vka["gas_used"], "set_verifier_tx": res_set["tx_hash"]}
@@ -186,20 +186,18 @@ def zk_setup(settings: Settings, *, srs: Path | None = None, progress=None) -> d
 def find_zk_eval_set(s: Session, token_id: int, generation: int, tasks: list[str]) -> dict | None:
     """The newest unused zk evaluation set a current VERIFIER drew for ``token_id`` at
     ``generation`` with exactly ``tasks`` (newer than the token's last proven set)."""
-    from zoo_cli.chain.logs import event_logs
     from zoo_cli.workflows.reports import has_verifier_role
 
     zke = _zk_contract(s)
     want = {task_id(t) for t in tasks}
-    last = int(s.call(zke.functions.lastSeq(token_id)))
-    for log in reversed(event_logs(s.client, zke.events.ZkEvalSetBound)):
+    last = s.zoo.zk_last_seq(token_id, zke)
+    for log in reversed(s.zoo.logs(zke, "ZkEvalSetBound")):
         a = log["args"]
         if int(a["tokenId"]) != token_id or int(a["generation"]) != generation or int(a["seq"]) <= last:
             continue
-        reg = s.call(zke.functions.getZkEvalSet(bytes(a["commitment"])))
-        registrar, n, cid, task_ids = reg[0], int(reg[1]), reg[3], reg[4]
-        if {bytes(x) for x in task_ids} == want and has_verifier_role(s, registrar):
-            return {"commitment": "0x" + bytes(a["commitment"]).hex(), "cid": cid, "n": n, "registrar": registrar,
+        reg = s.zoo.zk_eval_set(bytes(a["commitment"]), zke)
+        if set(reg.task_ids) == want and has_verifier_role(s, reg.registrar):
+            return {"commitment": hex32(a["commitment"]), "cid": reg.cid, "n": reg.n, "registrar": reg.registrar,
                     "seq": int(a["seq"])}
     return None
 
@@ -230,17 +228,17 @@ def register_zk_eval_set(s: Session, verifier, tasks: list[str], token_id: int, 
     es = zk.eval_set(records)
     body = "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in records).encode()
     cid = str(s.storage.add_bytes(body))
-    commitment = "0x" + es.commitment.hex()
+    commitment = hex32(es.commitment)
     zke = _zk_contract(s)
-    generation = int(s.call(s.nft.functions.marketState(token_id))[0])
-    existing = s.call(zke.functions.getZkEvalSet(es.commitment))
+    generation = s.zoo.market_state(token_id).generation
+    existing = s.zoo.zk_eval_set(es.commitment, zke)
     res = None
-    if existing[0] == ZERO_ADDRESS:
-        res = s.transact(zke.functions.registerZkEvalSet(es.commitment, es.n, [task_id(t) for t in tasks], cid,
-                                                         token_id), account=verifier)
-    elif int(existing[5]) != token_id or int(existing[6]) != generation:
-        raise BadInput(f"this evaluation set ({commitment}) was already drawn for token {existing[5]} "
-                       f"generation {existing[6]}; sets are single-use",
+    if existing.registrar == ZERO_ADDRESS:
+        res = s.transact(s.zoo.register_zk_eval_set(es.commitment, es.n, [task_id(t) for t in tasks], cid,
+                                                    token_id, zke), account=verifier)
+    elif existing.token_id != token_id or existing.generation != generation:
+        raise BadInput(f"this evaluation set ({commitment}) was already drawn for token {existing.token_id} "
+                       f"generation {existing.generation}; sets are single-use",
                        hint="draw a fresh one: leave out --seed (random by default)")
     return {"commitment": commitment, "cid": cid, "n": es.n, "registrar": verifier.address, "tasks": tasks,
             "token_id": token_id, "generation": generation, "tx_hash": res["tx_hash"] if res else None}
@@ -277,17 +275,17 @@ def _onchain_policy_hash(s: Session, token_id: int) -> str:
     from zoo_cli.workflows.models import require_exists
 
     require_exists(s, token_id)
-    h = bytes(s.call(s.nft.functions.policyHash(token_id)))
-    if h == b"\x00" * 32:
+    h = s.zoo.policy_hash(token_id)
+    if h is None:
         raise NotFound(f"token {token_id} has no committed policy", hint=f"zoo train {token_id} DATA.jsonl --policy")
-    return "0x" + h.hex()
+    return h
 
 
 def _submit_fn(s: Session, token_id: int, proof, art: dict):
     zke = _zk_contract(s)
-    vka = [bytes.fromhex(w[2:]) for w in art["vka"]]
-    return zke.functions.submitZkEval(token_id, bytes.fromhex(proof.eval_commitment[2:]), proof.labels,
-                                      [c.proof_bytes for c in proof.chunks], [c.instances for c in proof.chunks], vka)
+    vka = [from_hex(w) for w in art["vka"]]
+    return s.zoo.submit_zk_eval(token_id, from_hex(proof.eval_commitment), proof.labels,
+                                [c.proof_bytes for c in proof.chunks], [c.instances for c in proof.chunks], vka, zke)
 
 
 def _result(token_id: int, tasks: list[str], proof, res: dict, *, path: Path, setup_s: float, prove_s: float,
@@ -339,7 +337,7 @@ def prove(settings: Settings, token_id: int, *, tasks: list[str] | None = None, 
         found = j.step("eval_set", do_set)
         records = load_zk_records(s, found["cid"])
         es = zk.eval_set(records)
-        if "0x" + es.commitment.hex() != found["commitment"]:
+        if hex32(es.commitment) != found["commitment"]:
             raise IntegrityError(f"evaluation set {found['cid']} does not match its registered commitment")
 
         def do_prove() -> dict:
@@ -362,7 +360,7 @@ def prove(settings: Settings, token_id: int, *, tasks: list[str] | None = None, 
         path = Path(done["path"])
         proof = zk.EvalProof.from_json(json.loads(path.read_text()))
         res = s.transact(_submit_fn(s, token_id, proof, art), journal=j, step="submit")
-        zk_perf = int(s.call(s.nft.functions.zkPerformance(token_id)))
+        zk_perf = s.zoo.zk_performance(token_id)
         j.finish()
         return _result(token_id, tasks, proof, res, path=path, setup_s=setup["setup_s"], prove_s=prove_s,
                        zk_perf=zk_perf, extra={"generation": generation, "eval_cid": found["cid"],
@@ -378,7 +376,7 @@ def _submit_existing(s: Session, token_id: int, path: Path, srs: Path | None) ->
     _onchain_policy_hash(s, token_id)
     art = verifier_artifact(zk_root(s.settings), srs=srs)
     res = s.transact(_submit_fn(s, token_id, proof, art))
-    zk_perf = int(s.call(s.nft.functions.zkPerformance(token_id)))
+    zk_perf = s.zoo.zk_performance(token_id)
     return _result(token_id, list(doc.get("tasks") or []), proof, res, path=path, setup_s=0.0, prove_s=0.0,
                    zk_perf=zk_perf, extra={"generation": doc.get("generation"), "eval_cid": doc.get("eval_cid")})
 
@@ -420,15 +418,14 @@ def verify_proof(settings: Settings, token_id: int, *, proof_file: Path | None =
         checks["policy_hash"] = int(proof.param_hash, 16) == int(committed, 16) and all(
             c.instances and c.instances[0] == int(committed, 16) for c in proof.chunks)
         zke = _zk_contract(s)
-        reg = s.call(zke.functions.getZkEvalSet(bytes.fromhex(proof.eval_commitment[2:])))
-        checks["eval_set_registered"] = reg[0] != ZERO_ADDRESS
+        checks["eval_set_registered"] = s.zoo.zk_eval_set(from_hex(proof.eval_commitment), zke).registered
         checks["commitment"] = ("0x" + zk.commitment_from_instances([c.instances for c in proof.chunks], proof.labels)
                                 .hex()) == proof.eval_commitment.lower()
         checks["accuracy"] = zk.accuracy_from_instances([c.instances for c in proof.chunks], proof.labels) == (
             proof.correct, proof.accuracy_bps)
         checks["proofs"] = zk.verify_local(proof, zk_root(settings), srs=srs, expected_param_hash=committed,
                                            expected_commitment=proof.eval_commitment)
-        onchain = int(s.call(s.nft.functions.zkPerformance(token_id)))
+        onchain = s.zoo.zk_performance(token_id)
     return {"token_id": token_id, "ok": all(checks.values()), "checks": checks, "accuracy": proof.accuracy_bps,
             "zk_performance": onchain, "param_hash": proof.param_hash, "eval_commitment": proof.eval_commitment,
             "proof_file": str(path)}

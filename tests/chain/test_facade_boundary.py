@@ -1,0 +1,27 @@
+"""Issue 18 item 1: workflows speak to the contracts only through the typed facade
+(``zoo_cli/chain/zoo.py``, ``session.zoo``): no workflow module calls ``.functions.`` on a
+web3 contract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / "zoo_cli" / "workflows"
+
+
+def _offenders(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), 1) if ".functions." in line]
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.rglob("*.py")),
+                         ids=lambda p: p.name)
+def test_workflows_call_contracts_only_through_the_facade(path):
+    lines = _offenders(path.read_text())
+    assert not lines, f"workflows/{path.name} lines {lines} call a contract's .functions: use session.zoo"
+
+
+def test_the_checker_sees_a_direct_contract_call():
+    assert _offenders("x = 1\nowner = s.call(s.nft.functions.ownerOf(1))\n") == [2]
