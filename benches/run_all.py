@@ -2,7 +2,8 @@
 on this machine. Writes benches/results.json and prints a Markdown table.
 
 Figures: `zoo --help` vs `python -c pass`; `zoo list` with 200 models (embedded); the scale
-figures of benches/scale.py (10,000 blocks / 10,000 models, anvil whole-process latency); train
+figures of benches/scale.py (10,000 blocks / 10,000 models, anvil whole-process latency); the
+script-facing latency targets and their import floor (benches/latency.py); train
 tokens/s vs transformers Trainer + peft (benches/train.py); store/fetch MB/s vs raw AES-GCM
 (benches/storage.py); gas per operation vs a bare OZ ERC-721 mint (benches/gas.py); the
 CLI.md example session (tools/demo.sh); `zoo data import` records/s and peak RSS vs a
@@ -190,7 +191,7 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,scale,data_import,verifier,verifier_ray "
+    ap.add_argument("--only", default="", help="comma-separated subset: help,list,mint,train,merge,compression,storage,gas,session,latency,scale,data_import,verifier,verifier_ray "
                     "(a subset prints its rows and leaves benches/results.json alone)")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
@@ -227,6 +228,8 @@ def main() -> int:
         _bench_gas(rows, notes)
     if want("session"):
         _bench_session(rows, notes)
+    if want("latency"):
+        _bench_latency(rows, notes)
     if want("scale"):
         _bench_scale(rows, notes)
     if want("data_import"):
@@ -366,6 +369,19 @@ def _bench_session(rows: list, notes: list) -> None:
             rows.append(("example session (tools/demo.sh)", f"{t:.0f} s", "budget 180 s", f"{t / 180:.2f}× budget", t <= 180))
         else:
             notes.append(f"example session: failed after {t:.0f} s: {r.stderr.strip()[-200:]}")
+
+
+def _bench_latency(rows: list, notes: list) -> None:
+    """benches/latency.py: show / list --limit 20 / account balance / mint against anvil vs
+    their targets, and the import floor (web3 → eth-account → eth-keyfile → py_ecc.bls)."""
+    try:
+        lat = _json_any([PY, "benches/latency.py", "--json"], 1800)
+        rows.extend(tuple(r) for r in lat["rows"])
+        r = lat["results"]
+        notes.append(f"latency: medians of {r['runs']} fresh processes, interleaved; load average "
+                     f"{r['load_average']:.1f} on {r['cpus']} CPUs")
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"latency: not measured ({exc})")
 
 
 def _bench_scale(rows: list, notes: list) -> None:

@@ -8,7 +8,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from zoo_cli.chain import events
-from zoo_cli.chain.logfetch import (
+from zoo_cli.chain.logs import (
     LogFetcher,
     ProviderRefused,
     RangeRefused,

@@ -16,7 +16,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from zoo_cli.chain.events import checksum
-from zoo_cli.chain.logfetch import LogFetcher, ProviderRefused, RpcError
+from zoo_cli.chain.logs import LogFetcher, ProviderRefused, RpcError
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,15}$")
 

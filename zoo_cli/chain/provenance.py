@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zoo_cli.chain import events
-from zoo_cli.chain.logfetch import LogFetcher
+from zoo_cli.chain.logs import LogFetcher
 
 
 @dataclass(frozen=True)

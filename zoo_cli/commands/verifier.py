@@ -1,4 +1,4 @@
-"""`zoo verifier serve|rotate`: the verifier service, run by the holder of a VERIFIER key."""
+"""`zoo verifier serve|evaluate-pending|rotate`: the verifier service, run by the holder of a VERIFIER key."""
 
 from __future__ import annotations
 
@@ -41,6 +41,41 @@ def serve(
     s = settings_of(ctx)
     serve_verifier(s, host, port, workers=workers, log_file=log_file, address_per_minute=rate_limit,
                    ip_per_minute=max(600.0, rate_limit * 10), ray=ray)
+
+
+@verifier_app.command("evaluate-pending")
+@zoo_command
+def evaluate_pending(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option("--workers", help="Evaluation worker processes (with --ray auto: the local cluster's CPUs).", min=1)] = 1,
+    ray: Annotated[str | None, typer.Option("--ray", help="Run evaluations on a Ray cluster: auto (start a local one), ray://HOST:PORT (Ray Client) or HOST:PORT (the head's GCS). Needs the cluster extra.", show_default=False)] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Evaluate every request submitted to this verifier that has no report yet, in one batch.
+
+    Runs the evaluation requests `zoo verifier serve` accepted and has not reported (it was
+    stopped, or the queue outgrew it) on local worker processes or a Ray cluster, and signs
+    each report in this process. Rerunning skips what is already reported; an interrupted
+    run resumes. Stop `zoo verifier serve` on this home first (it resumes the same requests).
+
+    Example: ZOO_HOME=~/.zoo-verifier zoo --account verifier verifier evaluate-pending --ray 10.0.0.5:6379
+    """
+    from zoo_cli import output
+    from zoo_cli.workflows.verifier import evaluate_pending as run
+
+    s = settings_of(ctx, json=json)
+    with output.progress(s) as p:
+        data = run(s, workers=workers, ray=ray, progress=p.callback("evaluating"))
+
+    def human(d: dict) -> str:
+        lines = [f"evaluated {d['evaluated']}, already reported {d['skipped']}, failed {d['failed']} ({d['executor']})"]
+        lines += [f"  token {r['token_id']} generation {r['generation']}: performance {r['performance']} (job {r['job']})"
+                  for r in d["reports"]]
+        lines += [f"  token {f['token_id']} generation {f['generation']}: {f['reason']}: {f['message']} (job {f['job']})"
+                  for f in d["failures"]]
+        return "\n".join(lines)
+
+    output.render(s, data, human)
 
 
 @verifier_app.command("rotate")

@@ -104,9 +104,15 @@ class JobStore:
         rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE request_hash = ?", (rh,))
         return self._row(rows[0]) if rows else None
 
-    def unfinished(self) -> list[Job]:
+    def unfinished(self, kind: str | None = None) -> list[Job]:
+        """Jobs accepted and not finished (of ``kind`` when given), oldest first."""
         rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE state IN (?, ?) ORDER BY created", (QUEUED, RUNNING))
-        return [self._row(r) for r in rows]
+        return [j for j in map(self._row, rows) if kind is None or j.kind == kind]
+
+    def finished(self, kind: str | None = None) -> list[Job]:
+        """Jobs already done or failed (of ``kind`` when given), oldest first."""
+        rows = self.db.query(f"SELECT {self._COLS} FROM jobs WHERE state IN (?, ?) ORDER BY created", (DONE, FAILED))
+        return [j for j in map(self._row, rows) if kind is None or j.kind == kind]
 
     def start(self, job_id: str) -> None:
         self.db.execute("UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ? WHERE id = ? AND state IN (?, ?)",
@@ -221,6 +227,7 @@ class JobRunner:
                                                               thread_name_prefix="job-service")
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
+        self._stopped = False
 
     def accept(self, kind: str, body: dict, signer: str, payload: dict) -> tuple[Job, bool]:
         job, created = self.store.create(kind, body, signer, payload)
@@ -229,9 +236,9 @@ class JobRunner:
             self._run(job)
         return job, created
 
-    def resume(self) -> int:
-        """Resubmit every job a previous process accepted but did not finish."""
-        jobs = self.store.unfinished()
+    def resume(self, kind: str | None = None) -> int:
+        """Resubmit every job (of ``kind`` when given) a previous process accepted but did not finish."""
+        jobs = self.store.unfinished(kind)
         for job in jobs:
             self.log("job_resumed", job=job.id, kind=job.kind, attempts=job.attempts)
             self._run(job)
@@ -244,6 +251,7 @@ class JobRunner:
 
     def shutdown(self) -> None:
         """Stop: queued preparations are dropped, running jobs resume at the next start."""
+        self._stopped = True
         self._service.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown()
 
@@ -288,8 +296,10 @@ class JobRunner:
         self._done(job_id, result, error)
 
     def _done(self, job_id: str, result: dict | None, error: dict | None) -> None:
+        if self._stopped:  # an outcome arriving after shutdown: the job resumes at the next start
+            return
+        recorded = self.store.finish(job_id, result, error)  # before leaving `active`: no gap a watcher sees
         with self._lock:
             self._inflight.discard(job_id)
-        recorded = self.store.finish(job_id, result, error)
         self.log("job_finished", job=job_id, ok=error is None, recorded=recorded,
                  **({"error": error.get("code")} if error else {}))

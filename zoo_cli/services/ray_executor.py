@@ -30,6 +30,22 @@ from typing import Any
 from zoo_cli.services.jobs import Done, run_task
 
 
+def check_ray_address(address: str) -> str:
+    """``auto``, ``ray://HOST:PORT`` or ``HOST:PORT``, with Ray installed (the ``cluster`` extra)."""
+    import importlib.util
+    import re
+
+    from zoo_cli.errors import BadInput, NotFound
+
+    if address != "auto" and not re.fullmatch(r"(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", address):
+        raise BadInput(f"--ray {address!r} is not auto, ray://HOST:PORT or HOST:PORT",
+                       hint="zoo verifier serve --ray auto (a local cluster) or --ray HEAD_HOST:6379")
+    if importlib.util.find_spec("ray") is None:
+        raise NotFound("Ray is not installed (an optional extra)",
+                       hint="pip install 'zoo-cli[cluster]', or serve without --ray (local worker processes)")
+    return address
+
+
 def seal_order(job_id: str, payload: dict) -> tuple[bytes, bytes]:
     """``(job key, sealed work order)``: the pickled payload under a fresh AES-256-GCM key."""
     import os

@@ -30,6 +30,9 @@ from zoo_cli.services.http import (
     create_app,
     start_in_background,
 )
+from zoo_cli.services.ray_executor import check_ray_address
+
+__all__ = ["build_app", "check_ray_address", "serve_verifier"]
 
 MAX_BODY = 16 * 1024
 
@@ -197,22 +200,6 @@ def build_app(settings: Settings, *, workers: int = 1, log=None, address_per_min
         return get_job("specialization", job_id)
 
     return app
-
-
-def check_ray_address(address: str) -> str:
-    """``auto``, ``ray://HOST:PORT`` or ``HOST:PORT``, with Ray installed (the ``cluster`` extra)."""
-    import importlib.util
-    import re
-
-    from zoo_cli.errors import BadInput, NotFound
-
-    if address != "auto" and not re.fullmatch(r"(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}", address):
-        raise BadInput(f"--ray {address!r} is not auto, ray://HOST:PORT or HOST:PORT",
-                       hint="zoo verifier serve --ray auto (a local cluster) or --ray HEAD_HOST:6379")
-    if importlib.util.find_spec("ray") is None:
-        raise NotFound("Ray is not installed (an optional extra)",
-                       hint="pip install 'zoo-cli[cluster]', or serve without --ray (local worker processes)")
-    return address
 
 
 def serve_verifier(settings: Settings, host: str, port: int, *, workers: int = 1, log_file: Path | None = None,

@@ -230,7 +230,7 @@ class Importer:
         the tx hashes; the receipts are fetched and decoded one at a time by ``records``
         (memory stays bounded by one receipt, whatever the history).
         """
-        from zoo_cli.chain.logfetch import participant_topics
+        from zoo_cli.chain.logs import participant_topics
 
         order: dict[str, tuple[int, int]] = {}
         n = 0
@@ -555,7 +555,7 @@ def _validate(rec: dict) -> dict:
 def run_import(settings: Settings, opts: ImportOptions, progress: Callable | None = None) -> dict:
     """Import, resuming from the cursor; returns the JSON document of the command."""
     from zoo_cli.chain.client import open_chain
-    from zoo_cli.chain.logfetch import LogFetcher, RetryPolicy, RpcTransport
+    from zoo_cli.chain.logs import LogFetcher, RetryPolicy, RpcTransport
     from zoo_cli.chain.lookups import Lookups
 
     address = check_address(opts.address)
@@ -568,7 +568,7 @@ def run_import(settings: Settings, opts: ImportOptions, progress: Callable | Non
         raise BadInput("--chunk must be ≥ 1", hint="e.g. --chunk 2000 (blocks per eth_getLogs request)")
     network = settings.resolve_network()
     if network.embedded and not network.rpc:
-        from zoo_cli.chain.logfetch import Web3Transport
+        from zoo_cli.chain.logs import Web3Transport
 
         with open_chain(settings, create=False) as client:
             rpc = Web3Transport(client.w3)
@@ -589,7 +589,7 @@ def run_import(settings: Settings, opts: ImportOptions, progress: Callable | Non
 
 def node_chain_id(fetcher, network) -> int:
     """The node's chain id; unreachable or not the network's chain -> BackendUnreachable (5)."""
-    from zoo_cli.chain.logfetch import ConnectionFailed, RpcError
+    from zoo_cli.chain.logs import ConnectionFailed, RpcError
     from zoo_cli.errors import BackendUnreachable
 
     try:
@@ -695,14 +695,14 @@ def check_provenance(client, data_path: Path, rpc_url: str | None = None, max_re
     chain, e.g. mainnet history for a model on the Zoo chain). Returns ``{checked,
     without_provenance, failures: [{line, reason}], chain_id}``.
     """
-    from zoo_cli.chain.logfetch import LogFetcher, RetryPolicy, RpcTransport
+    from zoo_cli.chain.logs import LogFetcher, RetryPolicy, RpcTransport
     from zoo_cli.chain.provenance import verify_provenance
     from zoo_cli.errors import BackendUnreachable
 
     if rpc_url:
         rpc = RpcTransport(url=rpc_url)
     elif client.embedded:
-        from zoo_cli.chain.logfetch import Web3Transport
+        from zoo_cli.chain.logs import Web3Transport
 
         rpc = Web3Transport(client.w3)
     else:

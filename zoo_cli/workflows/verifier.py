@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from pathlib import Path
 
 from zoo_cli.chain.zoo import hex32
@@ -385,6 +386,102 @@ def job_tasks(settings: Settings) -> dict:
                                     functools.partial(finish_evaluation, settings)),
             "specialization": SplitTask(functools.partial(prepare_specialization, settings), compute,
                                         functools.partial(finish_specialization, settings))}
+
+
+# -- batch evaluation (`zoo verifier evaluate-pending`) -------------------------------------------
+def evaluate_pending(settings: Settings, *, workers: int = 1, ray: str | None = None, progress=None,
+                     poll_s: float = 0.2) -> dict:
+    """Evaluate, in one batch, every evaluation request accepted by this verifier
+    (``$ZOO_HOME/verifier/state.db``: submitted to `zoo verifier serve`) that has no report
+    yet, on the same executor as the service (``workers`` local processes, or the Ray
+    cluster ``ray``), and sign each report here: workers get work orders only.
+
+    Idempotent: a request already reported (or refused) is skipped; an interrupted run
+    leaves its unfinished requests pending and the next run (or the next `serve` start)
+    picks them up; ``JobStore.finish`` records each outcome once. ``progress(done, total,
+    info)`` is called as requests finish. Returns ``{evaluated, skipped, failed, ...}``."""
+    from filelock import FileLock, Timeout
+
+    from zoo_cli.services.jobs import DONE, JobRunner, JobStore, LocalProcessExecutor
+    from zoo_cli.services.store import StateDB
+    from zoo_cli.workflows.reports import has_verifier_role
+
+    if ray:
+        from zoo_cli.services.ray_executor import check_ray_address
+
+        check_ray_address(ray)
+    folder = verifier_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / "evaluate-pending.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise OperationFailed("another `zoo verifier evaluate-pending` is running on this home",
+                              hint="wait for it to finish, then rerun: reported requests are skipped") from None
+    db = StateDB(folder / "state.db")
+    runner = None
+    try:
+        store = JobStore(db)
+        skipped = store.finished("evaluation")
+        pending = store.unfinished("evaluation")
+        if pending:
+            with Session(settings) as s:  # the selected account must be a verifier before any work
+                if not has_verifier_role(s, s.address):
+                    raise PermissionDenied(
+                        f"{s.address} does not hold the VERIFIER role on this deployment",
+                        hint="run it with the verifier's --account (the one that runs `zoo verifier serve`)")
+        total = len(pending)
+        if progress:
+            progress(0, total, {"pending": total})
+        if pending:
+            if ray:
+                from zoo_cli.services.ray_executor import RayExecutor
+
+                executor = RayExecutor(ray, workers=workers)
+            else:
+                executor = LocalProcessExecutor(workers)
+            runner = JobRunner(store, executor, job_tasks(settings), service_threads=max(2, workers))
+            runner.resume("evaluation")
+            ids = {j.id for j in pending}
+            finished = 0
+            while True:
+                left = {j.id for j in store.unfinished("evaluation")} & ids
+                if len(ids) - len(left) != finished:
+                    finished = len(ids) - len(left)
+                    if progress:
+                        progress(finished, total, {"finished": f"{finished}/{total}"})
+                if not left:
+                    break
+                if not runner.active() & left:  # nothing in flight and still unfinished: cannot happen
+                    raise OperationFailed(f"{len(left)} request(s) stopped without an outcome",
+                                          hint="rerun `zoo verifier evaluate-pending`: they are still pending")
+                time.sleep(poll_s)
+        evaluated, failed = [], []
+        for job in pending:
+            job = store.get(job.id)
+            row = _pending_row(job)
+            if job.state == DONE:
+                evaluated.append({**row, "performance": job.result.get("performance"),
+                                  "task_scores": job.result.get("task_scores"),
+                                  "eval_set": job.result.get("eval_set"), "verifier": job.result.get("verifier")})
+            else:
+                failed.append({**row, "reason": (job.error or {}).get("code"),
+                               "message": (job.error or {}).get("message"), "hint": (job.error or {}).get("hint")})
+        return {"evaluated": len(evaluated), "skipped": len(skipped), "failed": len(failed),
+                "executor": f"ray:{ray}" if ray else f"processes:{workers}",
+                "reports": evaluated, "failures": failed,
+                "already_reported": [{**_pending_row(j), "state": j.state} for j in skipped]}
+    finally:
+        if runner is not None:
+            runner.shutdown()
+        db.close()
+        lock.release()
+
+
+def _pending_row(job) -> dict:
+    body = (job.payload or {}).get("body") or {}
+    return {"job": job.id, "token_id": body.get("token_id"), "generation": body.get("generation"),
+            "model_cid": body.get("model_cid"), "signer": job.signer}
 
 
 # -- quality proofs (TrainingRewards.rewardTraining, the seed's entry point) -------------------
