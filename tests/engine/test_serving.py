@@ -10,6 +10,9 @@ import weakref
 
 import pytest
 
+from zoo_cli.engine.evaluate import generate_padded
+from zoo_cli.engine.serving import WarmPool, _param_bytes
+
 
 @pytest.fixture(scope="module")
 def prompts(eval_sets):
@@ -39,7 +42,6 @@ def alone(base, defi_result, gaming_result, prompts):
 
 def test_padded_batches_of_varied_lengths_answer_as_one_at_a_time(base, defi_result, prompts, alone):
     from zoo_cli.engine.adapters import load_peft
-    from zoo_cli.engine.evaluate import generate_padded
 
     model, tok = load_peft(base, [defi_result.adapter])
     lengths = {len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts}
@@ -49,8 +51,6 @@ def test_padded_batches_of_varied_lengths_answer_as_one_at_a_time(base, defi_res
 
 def test_two_adapters_on_one_shared_base_batch_together_and_answer_as_alone(base, defi_result, gaming_result,
                                                                           prompts, alone):
-    from zoo_cli.engine.evaluate import generate_padded
-    from zoo_cli.engine.serving import WarmPool
 
     pool = WarmPool(max_models=4)
     d = pool.add("defi", base, defi_result.adapter)
@@ -85,7 +85,6 @@ def test_two_adapters_on_one_shared_base_batch_together_and_answer_as_alone(base
 
 def test_warm_pool_lru_bounds_count_and_memory_and_frees_what_it_evicts(base, defi_result, gaming_result, prompts,
                                                                        alone):
-    from zoo_cli.engine.serving import WarmPool, _param_bytes
 
     pool = WarmPool(max_models=2)
     a = pool.add("a", base, defi_result.adapter)

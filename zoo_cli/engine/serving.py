@@ -145,7 +145,10 @@ class SharedBase:
 
     def remove(self, name: str) -> None:
         """Delete adapter ``name`` (its weights are freed; the base stays)."""
-        with self._lock:
+        import warnings
+
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # peft's "adapter X was active which is now deleted"
             if name in self.adapters:
                 self.model.delete_adapter(name)
                 del self.adapters[name], self._mixable[name]
