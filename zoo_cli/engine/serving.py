@@ -276,7 +276,8 @@ class WarmPool:
         self._pins: dict[int, int] = {}  # id(warm model) -> callers inside it now
         self._retired: dict[int, WarmModel] = {}  # dropped while answering: freed when its callers leave
         self._names = itertools.count(1)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held while a model loads: readers that must not wait use _snapshot
+        self._snapshot = {"models": 0, "bases": 0, "adapters": 0, "bytes": 0}
 
     # -- the LRU ------------------------------------------------------------------------------
     def get(self, key) -> WarmModel | None:
@@ -295,6 +296,7 @@ class WarmPool:
             self._attach(m)
             self._lru[key] = m
             self._evict(keep=m)
+            self._refresh()
             return m
 
     def discard(self, key) -> None:
@@ -302,14 +304,14 @@ class WarmPool:
             m = self._lru.pop(key, None)
             if m is not None:
                 self._drop(m)
+            self._refresh()
 
     def warm_keys(self) -> list:
         with self._lock:
             return list(self._lru)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._lru)
+        return self._snapshot["models"]
 
     def memory(self) -> int:
         """Bytes of loaded weights: every shared base once, plus each adapter."""
@@ -318,9 +320,12 @@ class WarmPool:
                 sum(m.nbytes for m in (*self._lru.values(), *self._retired.values()))
 
     def stats(self) -> dict:
-        with self._lock:
-            return {"models": len(self._lru), "bases": len(self._bases),
-                    "adapters": sum(len(b.adapters) for b in self._bases.values()), "bytes": self.memory()}
+        """``{models, bases, adapters, bytes}`` as of the last change (never waits for a load)."""
+        return dict(self._snapshot)
+
+    def _refresh(self) -> None:
+        self._snapshot = {"models": len(self._lru), "bases": len(self._bases),
+                          "adapters": sum(len(b.adapters) for b in self._bases.values()), "bytes": self.memory()}
 
     def close(self) -> None:
         with self._lock:
@@ -329,6 +334,7 @@ class WarmPool:
             self._bases.clear()
             self._lru.clear()
             self._retired.clear()
+            self._refresh()
 
     # -- loading and freeing -------------------------------------------------------------------
     def _attach(self, m: WarmModel) -> None:
@@ -390,6 +396,7 @@ class WarmPool:
                 self._lru.move_to_end(m.key)
             self._pins[id(m)] = self._pins.get(id(m), 0) + 1
             self._evict(keep=m)
+            self._refresh()
             return m
 
     def _unpin(self, m: WarmModel) -> None:
@@ -402,6 +409,7 @@ class WarmPool:
             if self._retired.pop(id(m), None) is not None:
                 self._free(m)
             self._evict()
+            self._refresh()
 
     def answer(self, m: WarmModel, prompts: list[str]) -> list[str]:
         m = self._pin(m)
