@@ -145,6 +145,7 @@ def main() -> int:
     ap.add_argument("--models", type=int, default=10)
     ap.add_argument("--out", default=str(REPO / "benches" / "serve-results.json"))
     ap.add_argument("--baseline-code", default=None, help="another zoo checkout to compare memory with")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory comparison")
     args = ap.parse_args()
     from eth_account import Account
 
@@ -162,7 +163,7 @@ def main() -> int:
         _zoo(env, "train", first, f"{tmp}/defi.jsonl", "--steps", 20)
         tokens = [first] + [_zoo(env, "fork", first)["token_id"] for _ in range(args.models - 1)]
         n = int(args.clients * args.seconds * 8)  # more signed requests than any run can use (256 req/s)
-        for batching, extra in (("batched", ()), ("unbatched", ("--no-batching",))):
+        for batching, extra in () if args.memory_only else (("batched", ()), ("unbatched", ("--no-batching",))):
             srv = Server(env, *extra)
             try:
                 asyncio.run(_load(srv.url, _signed(owner, srv.info, first, 4), 1, 60))  # warm: load the model once
@@ -172,13 +173,9 @@ def main() -> int:
                                             args.clients, args.seconds))
                     res["alive"] = srv.alive()
                     results[f"{batching}_{shape}"] = res
-                for t in tokens[1:]:  # memory with every model warm
+                for t in tokens[1:]:  # every model warm
                     asyncio.run(_load(srv.url, _signed(owner, srv.info, t, 1), 1, 60))
-                if batching == "batched":
-                    results["rss_mb_1_warm"] = round(rss_one, 1)
-                    results["rss_mb_all_warm"] = round(_rss_mb(srv.proc.pid), 1)
-                    health = __import__("httpx").get(srv.url + "/healthz").json()
-                    results["warm_models"], results["warm"] = health["warm_models"], health.get("warm")
+                results[f"{batching}_rss_mb_1_warm_after_load"] = round(rss_one, 1)
                 # clients spread over every model of the base: different adapters in one batch
                 res = asyncio.run(_load(srv.url, _signed(owner, srv.info, tokens, n), args.clients, args.seconds))
                 res["alive"] = srv.alive()
@@ -187,17 +184,26 @@ def main() -> int:
             finally:
                 if srv.alive():
                     srv.stop()
-        if args.baseline_code:  # memory of the same warm models served by another checkout
-            srv = Server(env, code=args.baseline_code)
+        # memory: a fresh server, one request per model (no load run before, so no batch activations
+        # in the RSS), this code and (--baseline-code) another checkout, same home and tokens
+        for prefix, code in (("", None), ("baseline_", args.baseline_code)):
+            if prefix and not code:
+                continue
+            srv = Server(env, code=code)
             try:
                 asyncio.run(_load(srv.url, _signed(owner, srv.info, first, 2), 1, 60))
-                results["baseline_rss_mb_1_warm"] = round(_rss_mb(srv.proc.pid), 1)
+                results[prefix + "rss_mb_1_warm"] = round(_rss_mb(srv.proc.pid), 1)
                 for t in tokens[1:]:
                     asyncio.run(_load(srv.url, _signed(owner, srv.info, t, 1), 1, 60))
-                results["baseline_rss_mb_all_warm"] = round(_rss_mb(srv.proc.pid), 1)
-                results["baseline_warm_models"] = __import__("httpx").get(srv.url + "/healthz").json()["warm_models"]
+                results[prefix + "rss_mb_all_warm"] = round(_rss_mb(srv.proc.pid), 1)
+                health = __import__("httpx").get(srv.url + "/healthz").json()
+                results[prefix + "warm_models"], results[prefix + "warm"] = health["warm_models"], health.get("warm")
             finally:
                 srv.stop()
+        if args.memory_only:
+            Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+            print(json.dumps(results, indent=2))
+            return 0
         # overload: a small queue and many clients -> only 429s beyond capacity, no crash
         srv = Server(env, "--queue", "4")
         try:
@@ -228,7 +234,8 @@ def main() -> int:
           f"{results['rss_mb_all_warm']} MB (warm: {results.get('warm')})")
     if "baseline_rss_mb_all_warm" in results:
         print(f"baseline code: RSS 1 warm model {results['baseline_rss_mb_1_warm']} MB, "
-              f"{results['baseline_warm_models']} warm {results['baseline_rss_mb_all_warm']} MB")
+              f"{results['baseline_warm_models']} warm {results['baseline_rss_mb_all_warm']} MB "
+              f"(warm: {results.get('baseline_warm')})")
     print(f"load average at start {results['load_avg_at_start']}, at end {results['load_avg_at_end']}")
     return 0
 
