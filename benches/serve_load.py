@@ -175,7 +175,7 @@ def main() -> int:
                     results[f"{batching}_{shape}"] = res
                 for t in tokens[1:]:  # every model warm
                     asyncio.run(_load(srv.url, _signed(owner, srv.info, t, 1), 1, 60))
-                results[f"{batching}_rss_mb_1_warm_after_load"] = round(rss_one, 1)
+                results[f"{batching}_rss_mb_after_warmup"] = round(rss_one, 1)
                 # clients spread over every model of the base: different adapters in one batch
                 res = asyncio.run(_load(srv.url, _signed(owner, srv.info, tokens, n), args.clients, args.seconds))
                 res["alive"] = srv.alive()
