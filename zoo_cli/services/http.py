@@ -157,12 +157,14 @@ class _BodyLimit:
                     return await reply(_too_large(limit))
             received = 0
             over = False
+            more = True  # body still to come
 
             async def limited_receive():
-                nonlocal received, over
+                nonlocal received, over, more
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
+                    more = bool(message.get("more_body"))
                     if received > limit:
                         over = True
                         raise _Oversized()
@@ -172,7 +174,8 @@ class _BodyLimit:
                 await self.app(scope, limited_receive, send_logged)
             except _Oversized:
                 if "status" not in status_seen:
-                    await _drain(receive, received)
+                    if more:
+                        await _drain(receive, received)
                     await reply(_too_large(limit))
         finally:
             self.config.log("request", method=scope.get("method"), path=scope.get("path"), client=client,
