@@ -1,4 +1,4 @@
-"""Parsing and formatting of durations and ether amounts (CLI.md conventions)."""
+"""Parsing and formatting of durations, ether amounts and byte sizes (CLI.md conventions)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ MAX_DURATION_S = 100 * 365 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(eth|ether|gwei|wei)?\s*$", re.IGNORECASE)
 _DENOM = {"eth": 10**18, "ether": 10**18, "gwei": 10**9, "wei": 1}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def parse_duration(text: str) -> int:
@@ -25,6 +28,17 @@ def parse_duration(text: str) -> int:
     if seconds > MAX_DURATION_S:
         raise BadInput(f"duration {text!r} is too long (at most 100 years)", hint="for example 30d")
     return seconds
+
+
+def parse_size(text: str) -> int:
+    """``512MiB``, ``4GiB``, ``2GB``, ``1500000`` (bytes) -> bytes (> 0)."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise BadInput(f"invalid size {text!r}", hint="use a number and a unit: 512MiB, 4GiB, 2GB")
+    size = int(Decimal(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    if size <= 0:
+        raise BadInput(f"size must be positive, got {text!r}", hint="for example 4GiB")
+    return size
 
 
 def parse_amount(text: str) -> int:

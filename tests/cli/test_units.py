@@ -1,7 +1,14 @@
 import pytest
 
 from zoo_cli.errors import BadInput
-from zoo_cli.units import format_eth, parse_amount, parse_duration, stage_for, wei_fields
+from zoo_cli.units import (
+    format_eth,
+    parse_amount,
+    parse_duration,
+    parse_size,
+    stage_for,
+    wei_fields,
+)
 
 
 @pytest.mark.parametrize("text,seconds", [("90s", 90), ("15m", 900), ("12h", 43200), ("7d", 604800), ("1w", 604800)])
@@ -13,6 +20,18 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(BadInput):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text,size", [("4GiB", 4 * 2**30), ("512mib", 512 * 2**20), ("2GB", 2 * 10**9),
+                                       ("1500000", 1500000), ("1.5GiB", 3 * 2**29)])
+def test_sizes(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "0", "0GiB", "-1GB", "4 GiBs", "GiB", "1e9"])
+def test_bad_sizes(text):
+    with pytest.raises(BadInput):
+        parse_size(text)
 
 
 @pytest.mark.parametrize(

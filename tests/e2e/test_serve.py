@@ -33,10 +33,10 @@ PROMPT = "pool=ETH/USDC apy=4.2 risk=low ->"
 
 
 class Server:
-    def __init__(self, zoo: Zoo, port: int, log: Path):
+    def __init__(self, zoo: Zoo, port: int, log: Path, *extra: str):
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
-        self.proc = subprocess.Popen(ZOO + ["serve", "--port", str(port), "--log-file", str(log)],
+        self.proc = subprocess.Popen(ZOO + ["serve", "--port", str(port), "--log-file", str(log), *extra],
                                      env=zoo.base_env(), stdout=subprocess.DEVNULL,
                                      stderr=open(log.with_suffix(".err"), "ab"),  # noqa: SIM115
                                      start_new_session=True)
@@ -91,7 +91,9 @@ def test_hosted_lessee_asks_through_the_sdk_and_abuse_is_refused(zoo_env: Zoo, d
     took = zoo("lease", "take", token, "--for", "1d", account="dev5").data
     assert (took["kind"], took["endpoint"]) == ("hosted-lease", url)
 
-    server = Server(zoo, port, tmp_path / "serve.jsonl")
+    bad = zoo.run("serve", "--warm-memory", "lots", json_out=False, expect=2)
+    assert "invalid size" in bad.stderr
+    server = Server(zoo, port, tmp_path / "serve.jsonl", "--warm-memory", "1GiB")
     try:
         info = httpx.get(url + "/v1/server").json()
         assert info["server"] == OWNER.address
@@ -116,6 +118,8 @@ def test_hosted_lessee_asks_through_the_sdk_and_abuse_is_refused(zoo_env: Zoo, d
         assert r.status_code == 200, r.text
         assert r.json()["members"][0]["role"] == "owner"
         used = (r.request.content, dict(r.request.headers))
+        warm = httpx.get(url + "/healthz").json()["warm"]  # the model is an adapter on one loaded base
+        assert (warm["models"], warm["bases"], warm["adapters"]) == (1, 1, 1) and 0 < warm["bytes"] <= 2**30
         # an expired signature is 401 even from the owner
         from zoo_cli.chain.signed_requests import sign_request
 

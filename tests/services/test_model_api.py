@@ -128,16 +128,22 @@ def test_committed_openapi_document_is_current():
 
 
 def test_warm_models_are_an_lru_keyed_by_token_and_model_hash():
+    from zoo_cli.engine.serving import WarmPool
     from zoo_cli.workflows.serve import ModelService
 
     loads: list[tuple[int, bytes]] = []
 
+    class NoWeights(WarmPool):  # the LRU without loading models (engine/test_serving.py loads real ones)
+        def _attach(self, m):
+            m.nbytes = 1
+
     class Counting(ModelService):
         def _load(self, f):
             loads.append((f["token_id"], f["model_hash"]))
-            return object()
+            return self.pool.add((f["token_id"], f["model_hash"]), None, {})
 
     svc = Counting(None, max_models=2)
+    svc.pool = NoWeights(max_models=2)
 
     def facts(t, h=b"\1"):
         return {"token_id": t, "model_hash": h * 32}
@@ -153,4 +159,4 @@ def test_warm_models_are_an_lru_keyed_by_token_and_model_hash():
     svc.warm(facts(2))
     assert len(loads) == 4  # 2 was dropped and loads again
     newer = svc.warm(facts(2, b"\2"))  # a new generation of token 2 replaces the old one
-    assert newer is not svc.warm(facts(1)) and (2, b"\1" * 32) not in svc._warm and svc.warm_count() == 2
+    assert newer is not svc.warm(facts(1)) and (2, b"\1" * 32) not in svc.pool.warm_keys() and svc.warm_count() == 2

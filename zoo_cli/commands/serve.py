@@ -20,6 +20,7 @@ def serve(
     host: HostOpt = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8780,
     max_models: Annotated[int, typer.Option("--max-models", help="Warm models kept in memory (LRU).", min=1)] = 8,
+    warm_memory: Annotated[str, typer.Option("--warm-memory", help="Memory for warm models' weights (one shared base per base model + each adapter), LRU beyond: 512MiB, 4GiB.")] = "4GiB",
     queue: Annotated[int, typer.Option("--queue", help="Requests waiting for the model at once; more get 429 + Retry-After.", min=1)] = 64,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a request may take before 504.", min=1)] = 30.0,
     rate_limit: Annotated[float, typer.Option("--rate-limit", help="Signed requests per minute per signer address.", min=1)] = 600,
@@ -35,7 +36,9 @@ def serve(
     Example: zoo --account alice serve --port 8780
     """
     from zoo_cli.services.model_api import serve_models
+    from zoo_cli.units import parse_size
 
+    max_memory = parse_size(warm_memory)
     s = settings_of(ctx)
-    serve_models(s, host, port, log_file=log_file, max_models=max_models, queue=queue, timeout_s=timeout,
-                 batching=not no_batching, address_per_minute=rate_limit, ip_per_minute=max(6000.0, rate_limit * 10))
+    serve_models(s, host, port, log_file=log_file, max_models=max_models, max_memory=max_memory, queue=queue,
+                 timeout_s=timeout, batching=not no_batching, address_per_minute=rate_limit, ip_per_minute=max(6000.0, rate_limit * 10))

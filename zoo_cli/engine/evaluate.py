@@ -4,7 +4,7 @@ Metric per task (= domain): exact match of the greedy continuation of the record
 prompt with its target (action and key fields), whitespace-normalised. Scores are
 integers 0..10000 (basis points), as on-chain; ``performance`` is the accuracy over
 all records evaluated. Generation is batched by prompt length, so no padding and no
-attention mask are needed.
+attention mask are needed (:func:`generate_padded`, for a server's mixed traffic, pads).
 """
 
 from __future__ import annotations
@@ -51,6 +51,52 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = MAX_NEW
                     if eos in row:
                         row = row[: row.index(eos)]
                     out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
+    return out
+
+
+def generate_padded(model, tokenizer, prompts: list[str], adapter_names: list[str] | None = None,
+                    max_new_tokens: int = MAX_NEW_TOKENS) -> list[str]:
+    """:func:`generate` with prompts of any lengths in one batch: left padding, an attention
+    mask and position ids counted from each row's first real token, so every row sees exactly
+    what it would see alone (greedy answers equal :func:`generate`'s; ``zoo serve`` batches
+    unrelated requests with it). ``adapter_names`` (one per prompt) runs each row on its own
+    LoRA adapter of a PeftModel holding several (peft's mixed-adapter batches)."""
+    import torch
+
+    from zoo_cli.engine.device import autocast, for_model
+
+    if adapter_names is not None and len(adapter_names) != len(prompts):
+        raise ValueError("one adapter name per prompt")
+    device = next(model.parameters()).device
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    enc = [[bos] + ids for ids in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(prompts)), key=lambda i: len(enc[i]))  # similar lengths share a chunk: less padding
+    out: list[str] = [""] * len(prompts)
+    with torch.inference_mode(), autocast(for_model(model)):
+        for s in range(0, len(order), BATCH):
+            chunk = order[s:s + BATCH]
+            width = max(len(enc[i]) for i in chunk)
+            x = torch.tensor([[pad] * (width - len(enc[i])) + enc[i] for i in chunk], device=device)
+            mask = torch.tensor([[0] * (width - len(enc[i])) + [1] * len(enc[i]) for i in chunk], device=device)
+            extra = {} if adapter_names is None else {"adapter_names": [adapter_names[i] for i in chunk]}
+            new = []
+            done = torch.zeros(len(chunk), dtype=torch.bool, device=device)
+            for _ in range(max_new_tokens):
+                pos = (mask.cumsum(-1) - 1).clamp(min=0)
+                logits = model(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=False,
+                               **extra).logits[:, -1, :]
+                nxt = torch.where(done, torch.full_like(logits[:, 0], eos, dtype=torch.long), logits.argmax(-1))
+                new.append(nxt)
+                done |= nxt == eos
+                x = torch.cat([x, nxt[:, None]], dim=1)
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+                if bool(done.all()):
+                    break
+            for row, i in zip(torch.stack(new, dim=1).tolist(), chunk):
+                if eos in row:
+                    row = row[: row.index(eos)]
+                out[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
     return out
 
 

@@ -193,11 +193,10 @@ def _trait_sets(base, adapters, theme: str, n: int) -> dict:
             adapter = warm.adapter
         if is_routed(adapter):
             lp = run_routed(base, adapter, prompts, lambda m, t, p: continuation_logprobs(m, t, p, "buy"))
+        elif warm is not None:  # on its (shared) base, alone meanwhile
+            lp = warm.run_with(lambda m, t: continuation_logprobs(m, t, prompts, "buy"))
         else:
-            if warm is not None:
-                model, tok = warm.loaded()
-            else:
-                model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
+            model, tok = load_base(base) if adapter is None else load_peft(base, [adapter])
             lp = continuation_logprobs(model, tok, prompts, "buy")
         w = (max(0.0, w) or 1.0) / wsum
         total = [t + w * x for t, x in zip(total, lp)]

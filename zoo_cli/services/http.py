@@ -29,6 +29,10 @@ from zoo_cli.errors import (
 
 #: Default request body limit (bytes): requests are small JSON documents; models travel by CID.
 DEFAULT_MAX_BODY = 64 * 1024
+# An over-limit body up to this size is read and dropped (never parsed) before the 413: a server
+# that closes with unread data makes the kernel reset the connection, and the client (node's fetch)
+# may then see "fetch failed" instead of the 413. Bigger bodies get the 413 and the reset.
+DRAIN_MAX = 16 * 1024 * 1024
 
 
 class ApiError(Exception):
@@ -148,15 +152,19 @@ class _BodyLimit:
                 except ValueError:
                     return await reply(ApiError(400, "bad_request", "malformed Content-Length"))
                 if too_big:
+                    if int(declared) <= DRAIN_MAX:
+                        await _drain(receive)
                     return await reply(_too_large(limit))
             received = 0
             over = False
+            more = True  # body still to come
 
             async def limited_receive():
-                nonlocal received, over
+                nonlocal received, over, more
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
+                    more = bool(message.get("more_body"))
                     if received > limit:
                         over = True
                         raise _Oversized()
@@ -166,11 +174,25 @@ class _BodyLimit:
                 await self.app(scope, limited_receive, send_logged)
             except _Oversized:
                 if "status" not in status_seen:
+                    if more:
+                        await _drain(receive, received)
                     await reply(_too_large(limit))
         finally:
             self.config.log("request", method=scope.get("method"), path=scope.get("path"), client=client,
                             status=status_seen.get("status"), ms=round((time.monotonic() - started) * 1000, 1),
                             request_id=request_id)
+
+
+async def _drain(receive, already: int = 0) -> None:
+    """Read and drop the rest of a request body, at most DRAIN_MAX bytes in all."""
+    got = already
+    while got <= DRAIN_MAX:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        got += len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
 
 
 class _Oversized(Exception):

@@ -97,8 +97,9 @@ _RESPONSES = {401: {"description": "missing, malformed, expired, replayed or wro
               413: {"description": "body over the limit"}, 429: {"description": "queue full or rate limit"}}
 
 
-def build_app(settings: Settings, *, log=None, max_models: int = 8, queue: int = 64, timeout_s: float = 30.0,
-              batching: bool = True, address_per_minute: float = 600, ip_per_minute: float = 6000):
+def build_app(settings: Settings, *, log=None, max_models: int = 8, max_memory: int | None = None, queue: int = 64,
+              timeout_s: float = 30.0, batching: bool = True, address_per_minute: float = 600,
+              ip_per_minute: float = 6000):
     import contextlib
 
     from fastapi.concurrency import run_in_threadpool
@@ -110,7 +111,8 @@ def build_app(settings: Settings, *, log=None, max_models: int = 8, queue: int =
     from zoo_cli.workflows.serve import ModelService
 
     log = log or (lambda *a, **k: None)
-    service = ModelService(settings, max_models=max_models, batching=batching)
+    service = ModelService(settings, max_models=max_models, batching=batching,
+                           **({} if max_memory is None else {"max_memory": max_memory}))
     state: dict = {"error": None, "queued": 0}
     ready = threading.Event()
     db = StateDB(settings.home / "serve" / "state.db")
@@ -149,7 +151,7 @@ def build_app(settings: Settings, *, log=None, max_models: int = 8, queue: int =
     async def healthz() -> dict:
         return {"ok": True, "ready": ready.is_set() and state["error"] is None,
                 "server": service.identity["server"] if service.identity else None,
-                "warm_models": service.warm_count(), "queued": state["queued"]}
+                "warm_models": service.warm_count(), "warm": service.pool.stats(), "queued": state["queued"]}
 
     @app.get("/v1/server")
     async def server_info() -> dict:

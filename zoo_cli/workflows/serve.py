@@ -14,9 +14,11 @@ pending block's time (so `zoo devnet advance` takes effect at once):
 Token facts (owner, user, user expiry, generation, model hash, base, performance) are read
 once per block and token; the role is judged against the current pending time on every
 request. Decrypted adapters load lazily into an LRU of warm models (engine/serving.py) keyed
-by (token, model hash): a new generation loads fresh, the oldest unused one is dropped past
-``max_models``. Every answer is signed by the serving account (EIP-712 ``ModelAnswer``,
-chain/signed_requests.py): an attestation by the owner, not a proof of computation.
+by (token, model hash), each an adapter on one shared copy of its base model: a new
+generation loads fresh, the least recently used one is dropped past ``max_models`` or past
+``max_memory`` bytes of loaded weights (a base no adapter uses any more is freed). Every
+answer is signed by the serving account (EIP-712 ``ModelAnswer``, chain/signed_requests.py):
+an attestation by the owner, not a proof of computation.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
 
 from zoo_cli.chain.zoo import hex32
 from zoo_cli.config import Settings
@@ -34,20 +35,25 @@ from zoo_cli.workflows.session import Session
 
 MAX_PROMPT = 2000  # characters, as `zoo ask`
 MAX_ENSEMBLE = 8
+DEFAULT_WARM_MEMORY = 4 * 1024**3  # bytes of warm weights (shared bases + adapters), `zoo serve --warm-memory`
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class ModelService:
     """One serving account's models: authorisation, warm models, answers, attestations."""
 
-    def __init__(self, settings: Settings, *, max_models: int = 8, batching: bool = True, max_batch: int = 64):
+    def __init__(self, settings: Settings, *, max_models: int = 8, max_memory: int | None = DEFAULT_WARM_MEMORY,
+                 batching: bool = True, max_batch: int = 64):
+        from zoo_cli.engine.serving import WarmPool
+
         self.settings = settings
         self.max_models = max(1, int(max_models))
         self.batching, self.max_batch = batching, max_batch
         self._session: Session | None = None
         self._chain = threading.RLock()  # one chain/storage session shared by the request threads
         self._facts: dict[int, tuple[int, dict]] = {}  # token -> (block, facts)
-        self._warm: OrderedDict[tuple[int, bytes], object] = OrderedDict()
+        # warm models: an LRU over (token, model hash), one shared base per base model
+        self.pool = WarmPool(max_models=self.max_models, max_bytes=max_memory, max_batch=max_batch, batching=batching)
         self._warm_lock = threading.Lock()
         self._loading: dict[tuple[int, bytes], threading.Lock] = {}
         self.identity: dict | None = None
@@ -65,6 +71,7 @@ class ModelService:
         return self.identity
 
     def close(self) -> None:
+        self.pool.close()
         if self._session is not None:
             with self._chain:
                 self._session.close()
@@ -154,45 +161,36 @@ class ModelService:
     def warm(self, f: dict):
         """The token's warm model for its current model hash (decrypted and loaded once)."""
         key = (int(f["token_id"]), f["model_hash"])
+        m = self.pool.get(key)
+        if m is not None:
+            return m
         with self._warm_lock:
-            m = self._warm.get(key)
-            if m is not None:
-                self._warm.move_to_end(key)
-                return m
             lock = self._loading.setdefault(key, threading.Lock())
         with lock:
-            with self._warm_lock:
-                m = self._warm.get(key)
-                if m is not None:
-                    return m
+            m = self.pool.get(key)
+            if m is not None:
+                return m
+            for old in [k for k in self.pool.warm_keys() if k[0] == key[0]]:  # an older generation
+                self.pool.discard(old)
             try:
                 m = self._load(f)
             finally:
                 with self._warm_lock:
                     self._loading.pop(key, None)
-            with self._warm_lock:
-                for old in [k for k in self._warm if k[0] == key[0]]:  # an older generation of this token
-                    self._warm.pop(old)
-                self._warm[key] = m
-                while len(self._warm) > self.max_models:
-                    self._warm.popitem(last=False)
         return m
 
     def _load(self, f: dict):
-        from zoo_cli.engine.serving import WarmModel
+        """Decrypt the token's adapter and put it on the shared copy of its base."""
         from zoo_cli.workflows.models import base_for, load_adapter
 
         with self._chain:
             files, manifest = load_adapter(self.s, int(f["token_id"]), f["record"])
             base = base_for(self.s, manifest, f["base"])
         adapter = part(files, ADAPTER)
-        m = WarmModel(base, adapter, max_batch=self.max_batch, batching=self.batching)
-        m.load()
-        return m
+        return self.pool.add((int(f["token_id"]), f["model_hash"]), base, adapter)
 
     def warm_count(self) -> int:
-        with self._warm_lock:
-            return len(self._warm)
+        return len(self.pool)
 
     # -- answers ----------------------------------------------------------------------------
     def _members(self, caller: str, token_ids: list[int]) -> tuple[object, list, list[dict]]:
