@@ -28,7 +28,7 @@ def prompts(eval_sets):
 
 def _alone(base, adapter, prompts):
     """The reference: the cold path (`zoo ask`), one prompt per forward pass, own base copy."""
-    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.evaluate import generate
 
     model, tok = load_peft(base, [adapter])
@@ -41,7 +41,7 @@ def alone(base, defi_result, gaming_result, prompts):
 
 
 def test_padded_batches_of_varied_lengths_answer_as_one_at_a_time(base, defi_result, prompts, alone):
-    from zoo_cli.engine.adapters import load_peft
+    from zoo_cli.engine.loading import load_peft
 
     model, tok = load_peft(base, [defi_result.adapter])
     lengths = {len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts}
