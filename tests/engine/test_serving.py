@@ -28,8 +28,8 @@ def prompts(eval_sets):
 
 def _alone(base, adapter, prompts):
     """The reference: the cold path (`zoo ask`), one prompt per forward pass, own base copy."""
-    from zoo_cli.engine.loading import load_peft
     from zoo_cli.engine.evaluate import generate
+    from zoo_cli.engine.loading import load_peft
 
     model, tok = load_peft(base, [adapter])
     return [generate(model, tok, [p])[0] for p in prompts]
