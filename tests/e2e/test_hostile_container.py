@@ -30,9 +30,9 @@ def test_hostile_container_on_victims_token_writes_nothing(zoo_env, tmp_path):
     with Session(load_settings(home=zoo.home, account="dev0")) as v:
         victim, victim_bundle = v.address, v.keys.public_bundle()
     with Session(load_settings(home=zoo.home, account="dev1")) as s:
-        base_hash = bytes(read_record(s, parent)["baseModel"])
+        base_hash = read_record(s, parent).base_model
         manifest = {"kind": "zoo-model", "model_kinds": ["lora", "policy"],
-                    "base_model": {"id": "zoo-tiny", "hash": "0x" + base_hash.hex(), "builtin": True, "path": None}}
+                    "base_model": {"id": "zoo-tiny", "hash": base_hash, "builtin": True, "path": None}}
         orig = getattr(container, "check_entries", None)
         container.check_entries = lambda files: None  # the attacker's own build skips the check
         try:

@@ -65,7 +65,7 @@ def _balance(zoo: Zoo, account: str) -> int:
 def _has_model(zoo: Zoo, token: int) -> bool:
     from zoo_cli.workflows.models import cid_of, read_record
 
-    return bool(_read(zoo, lambda s: cid_of(read_record(s, token)["modelHash"])))
+    return bool(_read(zoo, lambda s: cid_of(read_record(s, token).model_hash)))
 
 
 def _journals(zoo: Zoo) -> list:

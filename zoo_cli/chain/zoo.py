@@ -21,7 +21,7 @@ The facade holds the session (anything with ``client``, ``contract(name)``, ``ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -70,7 +70,6 @@ class ModelRecord:
     metadata_uri: str
     earned_specialization: str
     domain: int
-    _struct: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_struct(cls, struct: dict) -> ModelRecord:
@@ -82,12 +81,7 @@ class ModelRecord:
             parents=tuple(int(p) for p in struct["parents"]), ledger_head=hex32(struct["ledgerHead"]),
             ledger_count=int(struct["ledgerCount"]), verified=bool(struct["verified"]), creator=struct["creator"],
             metadata_uri=struct["metadataURI"], earned_specialization=struct.get("earnedSpecialization", ""),
-            domain=int(struct.get("domain", 0)), _struct=dict(struct))
-
-    def struct(self) -> dict:
-        """The record under the Solidity struct's field names, with the ABI decoder's values
-        (bytes for bytes32), for code that has not moved to the typed fields yet."""
-        return dict(self._struct)
+            domain=int(struct.get("domain", 0)))
 
     def owned_by(self, address: str) -> bool:
         return self.owner.lower() == address.lower()
@@ -185,7 +179,8 @@ class RoyaltySplit:
 
 @dataclass(frozen=True)
 class ListRow:
-    """One `list` row (getListRows), under AIModelNFT's names via :meth:`struct`."""
+    """One `list` row (getListRows); ``specialization`` is the domain's label once the
+    workflow has looked it up (``replace(row, specialization=…)``)."""
 
     token_id: int
     owner: str
@@ -194,6 +189,7 @@ class ListRow:
     performance: int
     domain: int
     metadata_uri: str
+    specialization: str = ""
 
 
 @dataclass(frozen=True)

@@ -127,15 +127,15 @@ def sell(settings: Settings, token_id: int, price: int, data_path: Path | None) 
             prev_head, steps = proof
         res = s.transact(s.zoo.set_data_price(token_id, price, commitment, prev_head, steps),
                          journal=j, step="price")
-        uri = rec["metadataURI"]
+        uri = rec.metadata_uri
         if sealed:
             def meta() -> str:
-                doc = dict(public_metadata(s, rec["metadataURI"]))
+                doc = dict(public_metadata(s, rec.metadata_uri))
                 doc["training_data"] = {"cid": sealed["cid"], "records": sealed["records"], "price_wei": str(price)}
                 return ipfs_uri(store_json(s.storage, doc))
 
             uri = j.step("metadata", meta)
-            if uri != rec["metadataURI"]:
+            if uri != rec.metadata_uri:
                 s.transact(s.zoo.set_token_uri(token_id, uri), journal=j, step="uri")
         j.finish()
         return {"token_id": token_id, **wei_fields("price", price), "cid": sealed["cid"] if sealed else None,

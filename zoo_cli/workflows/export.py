@@ -35,27 +35,27 @@ def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, o
     with Session(settings) as s:
         rec = read_record(s, token_id)
         require_owner(s, token_id, rec, "export")
-        cid = cid_of(rec["modelHash"])
+        cid = cid_of(rec.model_hash)
         if cid is None:
             raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
         if car:
-            path = out if out.suffix == ".car" else out / f"token-{token_id}-gen{int(rec['generation'])}.car"
+            path = out if out.suffix == ".car" else out / f"token-{token_id}-gen{rec.generation}.car"
             if path.is_dir():
                 raise BadInput(f"{path} is a directory", hint="pass a file name ending in .car or a directory")
             path.parent.mkdir(parents=True, exist_ok=True)
             blocks = s.storage.car_export(cid, path)
             return {"path": str(path), "files": [str(path)], "cid": cid, "blocks": blocks, "encrypted": True,
-                    "token_id": token_id, "generation": int(rec["generation"]),
+                    "token_id": token_id, "generation": rec.generation,
                     "format": "car", "bytes": path.stat().st_size}
         files, manifest = load_adapter(s, token_id, rec)
         adapter = part(files, ADAPTER)
         if not adapter:
             raise NotFound(f"token {token_id} holds no adapter files")
-        base = base_for(s, manifest, rec["baseModel"])
-        meta = public_metadata(s, rec["metadataURI"])
+        base = base_for(s, manifest, rec.base_model)
+        meta = public_metadata(s, rec.metadata_uri)
         card = {"name": meta.get("name") or f"model #{token_id}", "token_id": token_id,
-                "generation": int(rec["generation"]), "training_ops": int(rec["trainingOps"]),
-                "performance": int(rec["performance"]), "specialization": rec["specialization"],
+                "generation": rec.generation, "training_ops": rec.training_ops,
+                "performance": rec.performance, "specialization": rec.specialization,
                 "task_scores": meta.get("task_scores") or {}, "overwrite": overwrite}
         from zoo_cli.engine.export import FORMAT_PEFT, export_adapter
         from zoo_cli.engine.quant import FORMAT_INT4
@@ -63,7 +63,7 @@ def export(settings: Settings, token_id: int, out: Path, *, car: bool = False, o
         written = export_adapter(base, adapter, out, card=card, compress=compress)
         weights = [p for p in written if p.suffix == ".safetensors"]
         return {"path": str(out), "files": [str(p) for p in written], "cid": cid, "encrypted": False,
-                "token_id": token_id, "generation": int(rec["generation"]), "base_model": str(base.path),
+                "token_id": token_id, "generation": rec.generation, "base_model": str(base.path),
                 "compress": compress, "format": FORMAT_INT4 if compress == "int4" else FORMAT_PEFT,
                 "bytes": sum(p.stat().st_size for p in written),
                 "weights_bytes": sum(p.stat().st_size for p in weights)}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo_cli.chain.zoo import from_hex, hex32
+from zoo_cli.chain.zoo import ModelRecord, from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import IntegrityError, NotFound, PermissionDenied, VerificationFailed, ZooError
 from zoo_cli.workflows.generation import ADAPTER, part
@@ -102,7 +102,7 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
         ledger = ledger_entries(ev, token_id)
         updates = {int(lg["args"]["generation"]): lg for lg in ev.get("ModelUpdated", tokenId=token_id)}
         kind, parents, created = creation(ev, token_id)
-        first_gen = int(rec["generation"]) - len(ledger)
+        first_gen = rec.generation - len(ledger)
 
         entries = []
         for i, lg in enumerate(ledger):
@@ -129,8 +129,8 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
             "token_id": token_id,
             "created_by": kind,
             "parents": parents,
-            "generation": int(rec["generation"]),
-            "model_hash": hex32(rec["modelHash"]),
+            "generation": rec.generation,
+            "model_hash": rec.model_hash,
             "ledger_head": chain_head.head,
             "ledger_count": chain_head.count,
             "entries": entries,
@@ -168,10 +168,10 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
 
         if versions:
             newest = versions[-1][1]
-            ok = newest == bytes(rec["modelHash"])
-            check(int(rec["generation"]), "chain", ok,
+            ok = hex32(newest) == rec.model_hash
+            check(rec.generation, "chain", ok,
                   "newest version is the token's current modelHash" if ok else
-                  f"current modelHash {hex32(rec['modelHash'])} != newest recorded {hex32(newest)}")
+                  f"current modelHash {rec.model_hash} != newest recorded {hex32(newest)}")
 
         _verify_ledger(ev, token_id, ledger, entries, from_hex(chain_head.head), chain_head.count, check)
 
@@ -201,7 +201,7 @@ def history(settings: Settings, token_id: int, *, verify: bool = False, data_pat
         return out
 
 
-def _verify_version(s: Session, token_id: int, rec: dict, gen: int, digest: bytes, check) -> None:
+def _verify_version(s: Session, token_id: int, rec: ModelRecord, gen: int, digest: bytes, check) -> None:
     from zoo_cli.storage.container import cid_from_digest
 
     cid = cid_from_digest(digest)
@@ -237,7 +237,7 @@ def _verify_version(s: Session, token_id: int, rec: dict, gen: int, digest: byte
         return
     try:
         manifest = read_manifest(s.storage, cid)
-        detail = _check_adapter(s, files, manifest, rec["baseModel"])
+        detail = _check_adapter(s, files, manifest, rec.base_model)
         check(gen, "adapter", True, detail)
     except ZooError as exc:
         check(gen, "adapter", False, exc.message)
@@ -245,7 +245,7 @@ def _verify_version(s: Session, token_id: int, rec: dict, gen: int, digest: byte
         check(gen, "adapter", False, f"{type(exc).__name__}: {exc}".splitlines()[0])
 
 
-def _key_for(s: Session, token_id: int, rec: dict, cid, digest: bytes) -> bytes | None:
+def _key_for(s: Session, token_id: int, rec: ModelRecord, cid, digest: bytes) -> bytes | None:
     """The content key of one version for the caller, or None (no key / no account)."""
     from zoo_cli.storage.container import unwrap_for
 
@@ -255,7 +255,7 @@ def _key_for(s: Session, token_id: int, rec: dict, cid, digest: bytes) -> bytes 
         pass
     except ZooError:
         return None
-    if digest == bytes(rec["modelHash"]):
+    if hex32(digest) == rec.model_hash:
         try:
             from zoo_cli.workflows.keys import delivered_key
 
@@ -265,7 +265,7 @@ def _key_for(s: Session, token_id: int, rec: dict, cid, digest: bytes) -> bytes 
     return None
 
 
-def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_hash: bytes) -> str:
+def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_hash: str) -> str:
     from zoo_cli.engine.loading import load_peft
     from zoo_cli.workflows.models import base_for
 
@@ -273,8 +273,8 @@ def _check_adapter(s: Session, files: dict[str, bytes], manifest: dict, base_has
     if not adapter:
         raise VerificationFailed("the container holds no adapter files")
     recorded = ((manifest.get("base_model") or {}).get("hash") or "").lower()
-    if recorded and recorded != hex32(base_hash).lower():
-        raise VerificationFailed(f"manifest base {recorded} != on-chain base {hex32(base_hash)}")
+    if recorded and recorded != base_hash.lower():
+        raise VerificationFailed(f"manifest base {recorded} != on-chain base {base_hash}")
     base = base_for(s, manifest, base_hash)
     from zoo_cli.engine.router import experts, fallback, is_routed
 

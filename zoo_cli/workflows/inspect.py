@@ -15,8 +15,10 @@ never cached (an unfiltered page reads only its own tokens).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from zoo_cli.chain.zoo import ListRow
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput
 from zoo_cli.units import stage_for, wei_fields
@@ -129,8 +131,8 @@ class _RowCache:
         self.conn.close()
 
 
-def _row(s: Session, rec: dict) -> tuple[dict, str | None]:
-    meta = public_metadata(s, rec["metadataURI"])
+def _row(s: Session, rec: ListRow) -> tuple[dict, str | None]:
+    meta = public_metadata(s, rec.metadata_uri)
     return summary(s, rec, meta), meta.get("specialization")
 
 
@@ -245,10 +247,10 @@ def list_models(settings: Settings, *, owner: str | None, mine: bool, for_sale: 
         for rec in records:
             if limit is not None and len(rows) >= limit:
                 break
-            token_id = int(rec["tokenId"])
-            if want_owner and rec["owner"].lower() != want_owner:
+            token_id = rec.token_id
+            if want_owner and rec.owner.lower() != want_owner:
                 continue
-            meta = public_metadata(s, rec["metadataURI"])
+            meta = public_metadata(s, rec.metadata_uri)
             row = summary(s, rec, meta)
             if spec_filter:
                 labels = {row["specialization"], meta.get("specialization")}
@@ -274,15 +276,13 @@ def _decode_rows(s: Session, start: int, count: int, labels: dict[int, str]):
     for row in s.zoo.list_rows(start, count):
         if row.domain not in labels:
             labels[row.domain] = s.zoo.domain_name(row.domain)
-        yield {"tokenId": row.token_id, "owner": row.owner, "generation": row.generation,
-               "trainingOps": row.training_ops, "performance": row.performance,
-               "specialization": labels[row.domain], "metadataURI": row.metadata_uri}
+        yield replace(row, specialization=labels[row.domain])
 
 
 def list_records(s: Session, first: int = 1, count: int | None = None):
     """The `list` columns of tokens ``first..`` (``count`` of them, None: all), in id order,
-    under AIModelNFT's field names: one getListRows eth_call per PAGE tokens (only the listed
-    columns)."""
+    as ``ListRow``s with the domain's label: one getListRows eth_call per PAGE tokens (only
+    the listed columns)."""
     total = s.zoo.total_minted()
     last = total if count is None else min(total, first + count - 1)
     labels: dict[int, str] = {}
@@ -338,7 +338,6 @@ def listing_of(s: Session, token_id: int) -> dict | None:
 def show_model(settings: Settings, token_id: int) -> dict:
     with Session(settings) as s:
         model = s.zoo.model(token_id)
-        rec = model.struct()
         meta = public_metadata(s, model.metadata_uri)
         from zoo_cli.workflows.session import task_id
 
@@ -367,7 +366,7 @@ def show_model(settings: Settings, token_id: int) -> dict:
             "owner": model.owner,
             "base_model": model.base_model,
             "model_hash": model.model_hash,
-            "cid": cid_of(rec["modelHash"]),
+            "cid": cid_of(model.model_hash),
             "generation": model.generation,
             "stage": stage_for(model.training_ops),
             "training_ops": model.training_ops,

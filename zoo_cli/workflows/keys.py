@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zoo_cli.chain.zoo import ModelRecord
 from zoo_cli.workflows.session import Session
 
 X25519_LEN = 32
@@ -30,7 +31,7 @@ def publish_keys(session: Session, journal=None) -> bool:
     return True
 
 
-def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
+def delivered_key(session: Session, token_id: int, rec: ModelRecord) -> bytes | None:
     """A content key delivered to the session account through the marketplace for the
     token's current version (KeyDelivered events), checked against the container."""
     from zoo_cli.storage.container import open_envelope
@@ -47,14 +48,14 @@ def delivered_key(session: Session, token_id: int, rec: dict) -> bytes | None:
         from zoo_cli.storage.envelope import key_id
         from zoo_cli.workflows.records import cid_of
 
-        cid = cid_of(rec["modelHash"])
+        cid = cid_of(rec.model_hash)
         manifest = read_manifest(session.storage, cid)
         if manifest.get("payload", {}).get("key_id") == key_id(key).hex():
             return key
     return granted_key(session, rec)
 
 
-def granted_key(session: Session, rec: dict) -> bytes | None:
+def granted_key(session: Session, rec: ModelRecord) -> bytes | None:
     """A content key delivered by `zoo lease grant`: the token's public metadata lists
     ``key_envelopes[<address>] = {envelope, generation}`` (no marketplace event exists for
     free grants); the key must match the current container's key id."""
@@ -62,8 +63,8 @@ def granted_key(session: Session, rec: dict) -> bytes | None:
     from zoo_cli.storage.envelope import key_id
     from zoo_cli.workflows.records import cid_of, public_metadata
 
-    entry = (public_metadata(session, rec["metadataURI"]).get("key_envelopes") or {}).get(session.address.lower())
-    cid = cid_of(rec["modelHash"])
+    entry = (public_metadata(session, rec.metadata_uri).get("key_envelopes") or {}).get(session.address.lower())
+    cid = cid_of(rec.model_hash)
     if not entry or cid is None:
         return None
     try:

@@ -69,8 +69,8 @@ def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
         require_unlocked(s, token_id)
         j = s.journal("lease-grant", token_id, lessee, duration_s)
         envelope = None
-        uri = rec["metadataURI"]
-        if cid_of(rec["modelHash"]) is not None:
+        uri = rec.metadata_uri
+        if cid_of(rec.model_hash) is not None:
             bundle = bundle_from_registry(s, lessee)
             if bundle is None:
                 raise NotFound(f"{lessee} has published no encryption keys, so no key can be delivered to it",
@@ -79,21 +79,21 @@ def grant(settings: Settings, token_id: int, to: str, duration_s: int) -> dict:
             envelope = j.step("envelope", lambda: str(wrap_for(s.storage, key, lessee, bundle, model_cid=cid)))
 
             def meta() -> str:
-                doc = dict(public_metadata(s, rec["metadataURI"]))
+                doc = dict(public_metadata(s, rec.metadata_uri))
                 envs = dict(doc.get("key_envelopes") or {})
-                envs[lessee.lower()] = {"envelope": envelope, "generation": int(rec["generation"])}
+                envs[lessee.lower()] = {"envelope": envelope, "generation": rec.generation}
                 doc["key_envelopes"] = envs
                 return ipfs_uri(store_json(s.storage, doc))
 
             uri = j.step("metadata", meta)
         expires = j.step("expires", lambda: s.now() + duration_s)
         res = s.transact(s.zoo.set_user(token_id, lessee, expires), journal=j, step="user")
-        if uri != rec["metadataURI"]:
+        if uri != rec.metadata_uri:
             s.transact(s.zoo.set_token_uri(token_id, uri), journal=j, step="uri")
         j.finish()
         return {"token_id": token_id, "user": lessee, "user_expires": int(expires),
                 "duration": format_duration(duration_s), "envelope_cid": envelope,
-                "generation": int(rec["generation"]), "token_uri": uri, "tx_hash": res["tx_hash"]}
+                "generation": rec.generation, "token_uri": uri, "tx_hash": res["tx_hash"]}
 
 
 def offer(settings: Settings, token_id: int, price_per_day: int, max_s: int | None, *,

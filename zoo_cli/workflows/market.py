@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo_cli.chain.zoo import from_hex, hex32
+from zoo_cli.chain.zoo import ModelRecord, from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BackendUnreachable,
@@ -119,15 +119,15 @@ def require_owner(s: Session, token_id: int) -> dict:
     from zoo_cli.workflows.models import read_record
 
     rec = read_record(s, token_id)
-    s.zoo.require_owner(token_id, owner=rec["owner"])
+    s.zoo.require_owner(token_id, owner=rec.owner)
     return rec
 
 
-def current_key(s: Session, token_id: int, rec: dict) -> tuple[bytes, str]:
+def current_key(s: Session, token_id: int, rec: ModelRecord) -> tuple[bytes, str]:
     """The owner's current content key of the token and the container CID."""
     from zoo_cli.workflows.models import cid_of, content_key_for
 
-    cid = cid_of(rec["modelHash"])
+    cid = cid_of(rec.model_hash)
     if cid is None:
         raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
     return content_key_for(s, token_id, rec), cid
@@ -180,7 +180,7 @@ def _list_tx(s: Session, token_id: int, *, price: int, lease: dict | None, journ
     else:
         commitment = b"\0" * 32
     res = s.transact(s.zoo.list_model(token_id, price, terms, commitment), journal=journal, step=step)
-    return {"tx_hash": res["tx_hash"], "key_commitment": hex32(commitment), "generation": int(rec["generation"])}
+    return {"tx_hash": res["tx_hash"], "key_commitment": hex32(commitment), "generation": rec.generation}
 
 
 # ---------------------------------------------------------------------------- seller side
@@ -290,10 +290,10 @@ def delivered_key_of(s: Session, o: dict) -> tuple[bytes, str]:
         from zoo_cli.workflows.models import cid_of, read_record
 
         rec = read_record(s, o["token_id"])
-        if int(rec["generation"]) != o["generation"]:
+        if rec.generation != o["generation"]:
             raise VerificationFailed(f"order {oid} was for generation {o['generation']}, the token is at "
-                                     f"{rec['generation']}", hint=hint)
-        cid = cid_of(rec["modelHash"])
+                                     f"{rec.generation}", hint=hint)
+        cid = cid_of(rec.model_hash)
     try:
         check_content_key(s.storage, cid, key, o["key_commitment"])
     except VerificationFailed as err:

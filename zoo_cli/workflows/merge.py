@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 import shutil
 
-from zoo_cli.chain.zoo import from_hex, hex32
+from zoo_cli.chain.zoo import ZERO32_HEX, ModelRecord, from_hex
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound
 from zoo_cli.workflows.generation import ADAPTER, part, parts, publish_metadata, seal_generation
 from zoo_cli.workflows.models import (
-    ZERO32,
     base_for,
     load_adapter,
     public_metadata,
@@ -51,7 +50,7 @@ def parse_weights(text: str | None, n: int) -> list[float] | None:
     return weights
 
 
-def parent_tasks(meta: dict, rec: dict) -> list[str]:
+def parent_tasks(meta: dict, rec: ModelRecord) -> list[str]:
     """The tasks a parent was trained/evaluated on (public metadata), else its domain label's."""
     from zoo_cli.engine.schemas import DOMAINS
 
@@ -59,7 +58,7 @@ def parent_tasks(meta: dict, rec: dict) -> list[str]:
     if not tasks:
         tasks = [t for t in (meta.get("domain_ops") or {}) if t in DOMAINS]
     if not tasks:
-        label = meta.get("specialization") or rec.get("specialization")
+        label = meta.get("specialization") or rec.specialization
         tasks = [REVERSE_LABELS.get(label, "defi")]
     return sorted(set(tasks))
 
@@ -109,22 +108,22 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
         recs = [read_record(s, t) for t in ids]
         for t, rec in zip(ids, recs):
             require_owner(s, t, rec, "merge")
-        bases = {bytes(r["baseModel"]) for r in recs}
+        bases = {r.base_model for r in recs}
         if len(bases) > 1:
             raise BadInput("the tokens are on different base models and cannot be merged",
                            hint="merge only tokens minted on the same --base")
         for t, rec in zip(ids, recs):
-            if bytes(rec["modelHash"]) == ZERO32:
+            if rec.model_hash == ZERO32_HEX:
                 raise NotFound(f"token {t} has no trained version yet", hint=f"zoo train {t} DATA.jsonl")
         j = s.journal("merge", ",".join(map(str, ids)), method, wlist,
-                      ",".join(hex32(r["modelHash"]) for r in recs))
+                      ",".join(r.model_hash for r in recs))
         work = j.path.with_suffix(".d")
         work.mkdir(parents=True, exist_ok=True, mode=0o700)
 
         loaded = [load_adapter(s, t, rec) for t, rec in zip(ids, recs)]
         adapters = [part(files, ADAPTER) for files, _ in loaded]
-        base = base_for(s, loaded[0][1], recs[0]["baseModel"])
-        metas = [public_metadata(s, r["metadataURI"]) for r in recs]
+        base = base_for(s, loaded[0][1], recs[0].base_model)
+        metas = [public_metadata(s, r.metadata_uri) for r in recs]
         tasks = [parent_tasks(m, r) for m, r in zip(metas, recs)]
 
         def do_merge() -> list[str]:
@@ -183,7 +182,7 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
 
         sealed = j.step("seal", do_seal)
         res = s.transact(
-            s.zoo.merge(ids, from_hex(sealed["digest"]), bytes(recs[0]["baseModel"])),
+            s.zoo.merge(ids, from_hex(sealed["digest"]), from_hex(recs[0].base_model)),
             journal=j, step="mint",
         )
         new_id = int(event_arg(res, "ModelsMerged", "newTokenId"))
@@ -197,9 +196,9 @@ def merge(settings: Settings, token_ids: list[int], *, method: str = "route", we
                 for d, n in (m.get("domain_ops") or {}).items():
                     domain_ops[d] = domain_ops.get(d, 0) + int(n)
             doc = public_document(
-                display, new_id, base, generation=max(int(r["generation"]) for r in recs) + 1,
-                training_ops=sum(int(r["trainingOps"]) for r in recs),
-                specialization=metas[0].get("specialization") or recs[0]["specialization"],
+                display, new_id, base, generation=max(r.generation for r in recs) + 1,
+                training_ops=sum(r.training_ops for r in recs),
+                specialization=metas[0].get("specialization") or recs[0].specialization,
                 performance=0, task_scores={}, parents=ids, owners=[s.address], model_kinds=["lora"],
                 verified=False,
             )

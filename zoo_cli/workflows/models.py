@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from zoo_cli.chain.zoo import hex32
+from zoo_cli.chain.zoo import ListRow, ModelRecord, from_hex, hex32
 from zoo_cli.errors import NotFound, PermissionDenied
 from zoo_cli.units import stage_for
 
@@ -24,23 +22,22 @@ def require_exists(session: Session, token_id: int) -> None:
     session.zoo.require_exists(token_id)
 
 
-def read_record(session: Session, token_id: int) -> dict:
-    """getModelMetadata as a dict of the struct's field names (the facade's
-    ``ModelRecord.struct()``; new code reads ``session.zoo.model(token_id)``)."""
-    return session.zoo.model(token_id).struct()
+def read_record(session: Session, token_id: int) -> ModelRecord:
+    """The token's on-chain record (getModelMetadata), typed by the facade."""
+    return session.zoo.model(token_id)
 
 
-def summary(session: Session, rec: dict, meta: dict | None = None) -> dict:
+def summary(session: Session, rec: ModelRecord | ListRow, meta: dict | None = None) -> dict:
     """The `list` row for a record."""
-    meta = meta if meta is not None else public_metadata(session, rec["metadataURI"])
+    meta = meta if meta is not None else public_metadata(session, rec.metadata_uri)
     return {
-        "token_id": int(rec["tokenId"]),
-        "name": meta.get("name") or f"model #{rec['tokenId']}",
-        "owner": rec["owner"],
-        "generation": int(rec["generation"]),
-        "stage": stage_for(int(rec["trainingOps"])),
-        "performance": int(rec["performance"]),
-        "specialization": rec["specialization"],
+        "token_id": rec.token_id,
+        "name": meta.get("name") or f"model #{rec.token_id}",
+        "owner": rec.owner,
+        "generation": rec.generation,
+        "stage": stage_for(rec.training_ops),
+        "performance": rec.performance,
+        "specialization": rec.specialization,
     }
 
 
@@ -48,17 +45,17 @@ def task_scores(session: Session, token_id: int, tasks: list[str]) -> dict[str, 
     return {t: session.zoo.task_score(token_id, t) for t in tasks}
 
 
-def can_read(session: Session, token_id: int, rec: dict, address: str) -> str:
+def can_read(session: Session, token_id: int, rec: ModelRecord, address: str) -> str:
     """'owner' or 'lessee' when ``address`` may use the model now, else raise (exit 4)."""
-    return session.zoo.require_reader(token_id, owner=rec["owner"], address=address)
+    return session.zoo.require_reader(token_id, owner=rec.owner, address=address)
 
 
-def content_key_for(session: Session, token_id: int, rec: dict) -> bytes:
+def content_key_for(session: Session, token_id: int, rec: ModelRecord) -> bytes:
     """The current content key for the session's account: its own wrapped key in the
     container (owner), or a key envelope delivered through the marketplace (lessee, buyer)."""
     from zoo_cli.storage.container import unwrap_for
 
-    cid = cid_of(rec["modelHash"])
+    cid = cid_of(rec.model_hash)
     if cid is None:
         raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
     try:
@@ -72,13 +69,13 @@ def content_key_for(session: Session, token_id: int, rec: dict) -> bytes:
         return key
 
 
-def load_adapter(session: Session, token_id: int, rec: dict | None = None) -> tuple[dict[str, bytes], dict]:
+def load_adapter(session: Session, token_id: int, rec: ModelRecord | None = None) -> tuple[dict[str, bytes], dict]:
     """Decrypt the token's current model files (in memory) for an owner or active lessee."""
     from zoo_cli.storage.container import open_model, read_manifest
 
     rec = rec or read_record(session, token_id)
     can_read(session, token_id, rec, session.address)
-    cid = cid_of(rec["modelHash"])
+    cid = cid_of(rec.model_hash)
     if cid is None:
         raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
     key = content_key_for(session, token_id, rec)
@@ -92,11 +89,13 @@ def base_manifest(base) -> dict:
             "path": None if base.builtin else str(base.path)}
 
 
-def base_for(session: Session, manifest: dict | None, base_hash: bytes, override: str | None = None):
+def base_for(session: Session, manifest: dict | None, base_hash: str | bytes, override: str | None = None):
     """The base model a token was trained on: the built-in one, the folder its manifest
-    names, or ``override`` (``--base``); its weights hash must match the chain's."""
+    names, or ``override`` (``--base``); its weights hash (``ModelRecord.base_model``) must
+    match the chain's."""
     from zoo_cli.engine.base import resolve_base
 
+    base_hash = from_hex(base_hash) if isinstance(base_hash, str) else bytes(base_hash)
     info = (manifest or {}).get("base_model") or {}
     target = override or (None if info.get("builtin", True) else info.get("path"))
     base = resolve_base(target, session.settings.cache)
@@ -109,6 +108,3 @@ def base_for(session: Session, manifest: dict | None, base_hash: bytes, override
         )
     return base
 
-
-def jsonable_record(rec: dict) -> dict[str, Any]:
-    return {k: (hex32(v) if isinstance(v, (bytes, bytearray)) else v) for k, v in rec.items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from zoo_cli.chain.zoo import ModelRecord
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, PermissionDenied
 from zoo_cli.workflows.generation import ADAPTER, part
@@ -26,7 +27,7 @@ def _members(s: Session, token_ids: list[int]) -> tuple[object, list[tuple[dict,
     members, infos, base, base_hash = [], [], None, None
     for t in token_ids:
         rec = read_record(s, t)
-        if rec["owner"].lower() != s.address.lower():
+        if rec.owner.lower() != s.address.lower():
             # a delivered lease/sale key is checked and confirmed first: confirming sets the
             # ERC-4907 user (lease) or moves the token (sale), so the record is read again
             from zoo_cli.workflows.market import auto_confirm
@@ -37,20 +38,20 @@ def _members(s: Session, token_ids: list[int]) -> tuple[object, list[tuple[dict,
         files, manifest = load_adapter(s, t, rec)
         adapter = part(files, ADAPTER)
         if base_hash is None:
-            base_hash = bytes(rec["baseModel"])
-            base = base_for(s, manifest, rec["baseModel"])
-        elif bytes(rec["baseModel"]) != base_hash:
+            base_hash = rec.base_model
+            base = base_for(s, manifest, rec.base_model)
+        elif rec.base_model != base_hash:
             raise BadInput(f"token {t} is on a different base model than token {token_ids[0]}",
                            hint="an ensemble needs tokens of the same base model")
-        perf = int(rec["performance"])
+        perf = rec.performance
         members.append((adapter, float(max(perf, 1))))
-        infos.append({"token_id": t, "role": role, "performance": perf, "generation": int(rec["generation"])})
+        infos.append({"token_id": t, "role": role, "performance": perf, "generation": rec.generation})
     return base, members, infos
 
 
-def _access(s: Session, token_id: int, rec: dict) -> str:
+def _access(s: Session, token_id: int, rec: ModelRecord) -> str:
     """'owner' or 'lessee'; exit 4 otherwise (expired lease: the reason says so)."""
-    if rec["owner"].lower() == s.address.lower():
+    if rec.owner.lower() == s.address.lower():
         return "owner"
     expires = s.zoo.user_expires(token_id)
     try:

@@ -6,6 +6,7 @@ uses keys), so neither imports the other to get them. ``models`` re-exports them
 
 from __future__ import annotations
 
+from zoo_cli.chain.zoo import from_hex
 from zoo_cli.workflows.session import Session
 
 ZERO32 = b"\0" * 32
@@ -21,13 +22,15 @@ def cid_of_uri(uri: str) -> str | None:
     return uri[len(IPFS):] if uri and uri.startswith(IPFS) else None
 
 
-def cid_of(model_hash: bytes) -> str | None:
-    """The container CID recovered from the on-chain digest (None before the first version)."""
-    if bytes(model_hash) == ZERO32:
+def cid_of(model_hash: str | bytes) -> str | None:
+    """The container CID recovered from the on-chain digest (``ModelRecord.model_hash``, hex or
+    bytes); None before the first version."""
+    digest = from_hex(model_hash) if isinstance(model_hash, str) else bytes(model_hash)
+    if digest == ZERO32:
         return None
     from zoo_cli.storage.container import cid_from_digest
 
-    return str(cid_from_digest(bytes(model_hash)))
+    return str(cid_from_digest(digest))
 
 
 def public_metadata(session: Session, uri: str) -> dict:

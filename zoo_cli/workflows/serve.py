@@ -27,7 +27,7 @@ import json
 import threading
 import time
 
-from zoo_cli.chain.zoo import hex32
+from zoo_cli.chain.zoo import ZERO32_HEX, ZERO_ADDRESS, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, NotFound, PermissionDenied, refusal
 from zoo_cli.workflows.generation import ADAPTER, part
@@ -36,7 +36,6 @@ from zoo_cli.workflows.session import Session
 MAX_PROMPT = 2000  # characters, as `zoo ask`
 MAX_ENSEMBLE = 8
 DEFAULT_WARM_MEMORY = 4 * 1024**3  # bytes of warm weights (shared bases + adapters), `zoo serve --warm-memory`
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class ModelService:
@@ -124,10 +123,10 @@ class ModelService:
             except NotFound as err:
                 raise refusal(NotFound, "unknown_token", err.message, "see GET /v1/models") from None
             user = s.zoo.user_of(token_id) or ZERO_ADDRESS
-            facts = {"token_id": token_id, "owner": rec["owner"], "user": user,
+            facts = {"token_id": token_id, "owner": rec.owner, "user": user,
                      "user_expires": s.zoo.user_expires(token_id),
-                     "generation": int(rec["generation"]), "model_hash": bytes(rec["modelHash"]),
-                     "base": bytes(rec["baseModel"]), "performance": int(rec["performance"]), "record": rec}
+                     "generation": rec.generation, "model_hash": rec.model_hash,
+                     "base": rec.base_model, "performance": rec.performance, "record": rec}
             if len(self._facts) > 10_000:
                 self._facts.clear()
             self._facts[token_id] = (block, facts)
@@ -141,7 +140,7 @@ class ModelService:
         if f["owner"].lower() != server.lower():
             raise refusal(NotFound, "not_served", f"token {token_id} is not served here (its owner is {f['owner']})",
                           "ask the owner's endpoint (see the token's listing)")
-        if f["model_hash"] == b"\0" * 32:
+        if f["model_hash"] == ZERO32_HEX:
             raise refusal(NotFound, "not_trained", f"token {token_id} has no trained version yet",
                           "the owner trains it first")
         if caller.lower() == f["owner"].lower():
@@ -208,7 +207,7 @@ class ModelService:
             m = self.warm(f)
             members.append((m, float(max(f["performance"], 1))))
             infos.append({"token_id": f["token_id"], "generation": f["generation"],
-                          "model_hash": hex32(f["model_hash"]), "performance": f["performance"], "role": role})
+                          "model_hash": f["model_hash"], "performance": f["performance"], "role": role})
         return members[0][0].base, members, infos
 
     def ask(self, caller: str, token_ids: list[int], prompt: str) -> tuple[dict, list[dict]]:

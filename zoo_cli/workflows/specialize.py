@@ -119,17 +119,17 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                 "a specialization needs a verifier-signed proof, and no account with the VERIFIER role is configured",
                 hint="set `verifier` in config.toml or pass --verifier NAME (dev9 after `zoo init --dev`)",
             )
-        j = s.journal("specialize", token_id, spec, int(rec["generation"]), hex32(rec["modelHash"]))
+        j = s.journal("specialize", token_id, spec, rec.generation, rec.model_hash)
         files, manifest = load_adapter(s, token_id, rec)
         adapter = part(files, ADAPTER)
-        meta = public_metadata(s, rec["metadataURI"])
+        meta = public_metadata(s, rec.metadata_uri)
 
         def do_eval() -> dict:
             from zoo_cli.engine.evaluate import evaluate
 
             found = eval_set_for(s, verifier, [domain])  # private to the verifier, rotated
             records = load_eval_records(s, found["cid"], [domain], verifier)
-            base = base_for(s, manifest, rec["baseModel"])
+            base = base_for(s, manifest, rec.base_model)
             scores, perf = evaluate(base, adapter, records)
             base_scores, base_perf = evaluate(base, None, records)
             return {**found, "score": int(scores.get(domain, perf)), "base_score": int(base_scores.get(domain, base_perf)),
@@ -144,16 +144,16 @@ def specialize(settings: Settings, token_id: int, specialization: str, *, verifi
                 f"{EARNED[spec]} needs at least {MIN_SCORE / 100:.2f}% and {MIN_GAIN / 100:.0f} points over the base",
                 hint=f"train it more on {domain} interactions: zoo train {token_id} DATA.jsonl",
             )
-        experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or int(rec["trainingOps"])
+        experience = int((meta.get("domain_ops") or {}).get(domain, 0)) or rec.training_ops
 
         def do_proof() -> dict:
             from eth_utils import keccak
 
-            evidence = {"token_id": token_id, "generation": int(rec["generation"]),
-                        "model_hash": hex32(rec["modelHash"]), "eval_set": ev["eval_set"],
+            evidence = {"token_id": token_id, "generation": rec.generation,
+                        "model_hash": rec.model_hash, "eval_set": ev["eval_set"],
                         "eval_cid": ev["cid"], "domain": domain, "score": ev["score"], "records": ev["records"]}
-            proof = {"modelId": token_id, "generation": int(rec["generation"]),
-                     "modelHash": hex32(rec["modelHash"]), "spec": spec, "score": ev["score"],
+            proof = {"modelId": token_id, "generation": rec.generation,
+                     "modelHash": rec.model_hash, "spec": spec, "score": ev["score"],
                      "experience": experience,
                      "successRate": ev["score"],
                      "evidenceHash": hex32(keccak(json.dumps(evidence, sort_keys=True).encode())),
@@ -197,15 +197,15 @@ def _specialize_remote(settings: Settings, token_id: int, spec: int, progress) -
     with Session(settings, progress) as s:
         rec = read_record(s, token_id)
         require_owner(s, token_id, rec, "specialize")
-        generation = int(rec["generation"])
-        if cid_of(rec["modelHash"]) is None:
+        generation = rec.generation
+        if cid_of(rec.model_hash) is None:
             raise NotFound(f"token {token_id} has no trained version yet", hint=f"zoo train {token_id} DATA.jsonl")
-        j = s.journal("specialize", token_id, spec, generation, hex32(rec["modelHash"]), "remote")
+        j = s.journal("specialize", token_id, spec, generation, rec.model_hash, "remote")
         remote = None if j.done("proof") else connect(s, settings.verifier_url)
 
         def do_request() -> dict:
             envelope = wrap_for(s.storage, content_key_for(s, token_id, rec), remote.address, remote.bundle,
-                                model_cid=cid_of(rec["modelHash"]))
+                                model_cid=cid_of(rec.model_hash))
             return {"token_id": token_id, "generation": generation, "spec": spec,
                     "deadline": s.now() + PROOF_TTL_S, "key_envelope": str(envelope)}
 

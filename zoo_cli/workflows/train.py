@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from zoo_cli.chain.zoo import from_hex, hex32
+from zoo_cli.chain.zoo import ZERO32_HEX, ModelRecord, from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import PermissionDenied
 from zoo_cli.units import wei_fields
@@ -156,7 +156,7 @@ class TrainRun:
     def validate(self) -> None:
         s, token_id, opts = self.s, self.token_id, self.opts
         rec = read_record(s, token_id)
-        self.owner = owner = rec["owner"]
+        self.owner = owner = rec.owner
         if not s.zoo.may_operate(token_id, owner, s.address):
             raise PermissionDenied(f"{s.address} does not own token {token_id} and is not approved",
                                    hint=f"the owner is {owner}; pass --account of the owner")
@@ -165,13 +165,13 @@ class TrainRun:
         j = s.journal(*key)
         started = j.get("start")
         if (started and started.get("result") and not (j.get("update") or {}).get("tx_hash")
-                and int(started["result"]["generation"]) != int(rec["generation"])):
+                and int(started["result"]["generation"]) != rec.generation):
             # interrupted before its update was signed, and another update has landed since:
             # this run's work is for a generation that is gone, so start over from the token now
             from zoo_cli.notices import note
 
             note(f"token {token_id} changed since the interrupted run "
-                 f"(generation {started['result']['generation']} -> {rec['generation']}): starting over")
+                 f"(generation {started['result']['generation']} -> {rec.generation}): starting over")
             j.finish()
             j = s.journal(*key)
         self.j = j
@@ -179,12 +179,13 @@ class TrainRun:
         self.work.mkdir(parents=True, exist_ok=True, mode=0o700)
         # the token as it was before this run: a resumed run must not see its own update
         start = j.step("start", lambda: {
-            "generation": int(rec["generation"]), "model_hash": hex32(rec["modelHash"]),
-            "training_ops": int(rec["trainingOps"]), "uri": rec["metadataURI"],
-            "parents": [int(p) for p in rec["parents"]], "base": hex32(rec["baseModel"]),
+            "generation": rec.generation, "model_hash": rec.model_hash,
+            "training_ops": rec.training_ops, "uri": rec.metadata_uri,
+            "parents": list(rec.parents), "base": rec.base_model,
         })
-        self.rec = dict(rec, generation=start["generation"], modelHash=from_hex(start["model_hash"]),
-                        trainingOps=start["training_ops"], metadataURI=start["uri"], parents=start["parents"])
+        self.rec = replace(rec, generation=start["generation"], model_hash=start["model_hash"],
+                           training_ops=start["training_ops"], metadata_uri=start["uri"],
+                           parents=tuple(start["parents"]))
         self._choose_attester()
 
     def _choose_attester(self) -> None:
@@ -215,13 +216,13 @@ class TrainRun:
     def train(self) -> None:
         s, j, rec = self.s, self.j, self.rec
         parent_files, parent_manifest = (None, None)
-        if bytes(rec["modelHash"]) != ZERO32 and not j.done("train"):
+        if rec.model_hash != ZERO32_HEX and not j.done("train"):
             parent_files, parent_manifest = load_adapter(s, self.token_id, rec)
-        elif bytes(rec["modelHash"]) != ZERO32:
+        elif rec.model_hash != ZERO32_HEX:
             from zoo_cli.storage.container import read_manifest
 
-            parent_manifest = read_manifest(s.storage, cid_of(rec["modelHash"]))
-        self.base = base_for(s, parent_manifest, rec["baseModel"], self.opts.base_override)
+            parent_manifest = read_manifest(s.storage, cid_of(rec.model_hash))
+        self.base = base_for(s, parent_manifest, rec.base_model, self.opts.base_override)
         self.trained = j.step("train", lambda: self._train_adapter(parent_files))
         self.adapter = _load_files(self.work / ADAPTER)
         if self.opts.policy:
@@ -233,7 +234,7 @@ class TrainRun:
                                     performance=self.trained_policy["performance"])
         self.policy_files = _load_files(self.work / POLICY) if (self.work / POLICY).is_dir() else {}
         self.kinds = (["lora"] if self.adapter else []) + (["policy"] if self.policy_files else [])
-        self.prev_meta = public_metadata(s, rec["metadataURI"])
+        self.prev_meta = public_metadata(s, rec.metadata_uri)
         self.domain_ops = dict(self.prev_meta.get("domain_ops") or {})
         for d, n in self.dataset.counts.items():
             self.domain_ops[d] = self.domain_ops.get(d, 0) + n
@@ -292,7 +293,7 @@ class TrainRun:
         return seal_generation(
             self.s, parts(adapter=self.adapter, policy=self.policy_files),
             recipients_for(self.s, self.token_id, self.owner), base=self.base, model_kinds=self.kinds,
-            token_id=self.token_id, generation=int(self.rec["generation"]) + 1,
+            token_id=self.token_id, generation=self.rec.generation + 1,
             libraries=metrics.get("versions", {}) if isinstance(metrics, dict) else {})
 
     def _verify(self) -> dict | None:
@@ -321,9 +322,9 @@ class TrainRun:
         rec = self.rec
         doc = public_document(
             self.prev_meta.get("name") or f"model #{self.token_id}", self.token_id, self.base,
-            generation=int(rec["generation"]) + 1, training_ops=int(rec["trainingOps"]) + self.trained["ops"],
+            generation=rec.generation + 1, training_ops=rec.training_ops + self.trained["ops"],
             specialization=self.label, performance=self.performance, task_scores=self.scores,
-            parents=[int(p) for p in rec["parents"]], owners=self.prev_meta.get("ownership_history") or [self.owner],
+            parents=list(rec.parents), owners=self.prev_meta.get("ownership_history") or [self.owner],
             model_kinds=self.kinds, verified=self.verified is not None,
         )
         doc["domain_ops"] = self.domain_ops
@@ -336,7 +337,7 @@ class TrainRun:
         if verified and verified.get("signed"):
             return verified["signed"]  # the remote verifier's report, checked in _verify_remote
         report = build_report(
-            token_id=self.token_id, generation=int(rec["generation"]), parent_hash=bytes(rec["modelHash"]),
+            token_id=self.token_id, generation=rec.generation, parent_hash=from_hex(rec.model_hash),
             new_hash=from_hex(sealed["digest"]), dataset_root=from_hex(self.trained["merkle_root"]),
             eval_set=from_hex(verified["eval_set"]) if verified else ZERO32, ops=self.trained["ops"],
             performance=self.performance, task_scores=self.scores, deadline=self.s.now() + REPORT_TTL_S,
@@ -365,8 +366,8 @@ class TrainRun:
         rec, trained, verified = self.rec, self.trained, self.verified
         return {
             "token_id": self.token_id,
-            "generation": int(rec["generation"]) + 1,
-            "training_ops": int(rec["trainingOps"]) + trained["ops"],
+            "generation": rec.generation + 1,
+            "training_ops": rec.training_ops + trained["ops"],
             "ops": trained["ops"],
             "skipped": self.dataset.skipped,
             "performance": self.performance,
@@ -390,7 +391,7 @@ class TrainRun:
         }
 
 
-def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict, trained: dict,
+def _verify_remote(s: Session, j, remote, token_id: int, rec: ModelRecord, sealed: dict, trained: dict,
                    tasks: list[str]) -> dict:
     """Ask the verifier service for a signed report on the sealed generation: the content
     key (unwrapped from the container with the owner's own keys: journals hold no keys) is
@@ -403,7 +404,7 @@ def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict
     def do_request() -> dict:
         key = unwrap_for(s.storage, sealed["cid"], s.address, s.keys)
         envelope = wrap_for(s.storage, key, remote.address, remote.bundle, model_cid=sealed["cid"])
-        return {"token_id": token_id, "generation": int(rec["generation"]), "model_cid": sealed["cid"],
+        return {"token_id": token_id, "generation": rec.generation, "model_cid": sealed["cid"],
                 "model_hash": sealed["digest"], "dataset_root": trained["merkle_root"], "ops": int(trained["ops"]),
                 "tasks": tasks, "deadline": s.now() + REPORT_TTL_S, "key_envelope": str(envelope)}
 
@@ -411,7 +412,7 @@ def _verify_remote(s: Session, j, remote, token_id: int, rec: dict, sealed: dict
     result = submit_and_wait(s, remote, "/v1/evaluations", body,
                              progress=s.progress.callback("verify") if s.progress else None)
     check_report(s, remote, result, {
-        "tokenId": token_id, "generation": body["generation"], "parentHash": hex32(rec["modelHash"]),
+        "tokenId": token_id, "generation": body["generation"], "parentHash": rec.model_hash,
         "newHash": body["model_hash"], "datasetRoot": body["dataset_root"], "opsCount": body["ops"],
         "deadline": body["deadline"]})
     return {"eval_set": result["eval_set"], "task_scores": result["task_scores"], "performance": result["performance"],

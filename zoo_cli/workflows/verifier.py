@@ -23,7 +23,7 @@ import json
 import time
 from pathlib import Path
 
-from zoo_cli.chain.zoo import hex32
+from zoo_cli.chain.zoo import ZERO32_HEX, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BadInput,
@@ -109,14 +109,14 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
         if "nonexistent" in err.message.lower() or "not exist" in err.message.lower():
             raise refusal(NotFound, "unknown_token", f"token {token_id} does not exist") from None
         raise
-    owner = rec["owner"]
+    owner = rec.owner
     if signer.lower() != owner.lower() and not s.zoo.may_operate(token_id, owner, signer):
         raise refusal(PermissionDenied, "not_owner",
                       f"{signer} neither owns token {token_id} nor is approved for it",
                       f"sign with the owner's account ({owner})")
-    if int(rec["generation"]) != int(generation):
+    if rec.generation != int(generation):
         raise refusal(OperationFailed, "stale_generation",
-                      f"token {token_id} is at generation {rec['generation']}, not {generation}",
+                      f"token {token_id} is at generation {rec.generation}, not {generation}",
                       "train on the current generation and ask again", status=409)
     now = s.now()
     if int(deadline) <= now:
@@ -124,7 +124,7 @@ def _check_token(s: Session, token_id: int, signer: str, generation: int, deadli
                       "ask again with a later deadline")
     if int(deadline) > now + MAX_DEADLINE_AHEAD_S:
         raise refusal(BadInput, "deadline_too_far", f"deadline more than {MAX_DEADLINE_AHEAD_S}s ahead")
-    base_hex = hex32(rec["baseModel"])
+    base_hex = rec.base_model
     if base_hex not in allowed_bases(s.settings):
         raise refusal(PermissionDenied, "base_not_allowed",
                       f"this verifier does not evaluate base model {base_hex}",
@@ -176,7 +176,7 @@ def check_specialization(settings: Settings, signer: str, body: dict) -> dict:
         raise refusal(BadInput, "bad_request", "key_envelope must be a CID") from None
     with Session(settings) as s:
         rec = _check_token(s, int(body["token_id"]), signer, int(body["generation"]), int(body["deadline"]))
-        if bytes(rec["modelHash"]) == bytes(32):
+        if rec.model_hash == ZERO32_HEX:
             raise refusal(NotFound, "not_trained", f"token {body['token_id']} has no trained version")
     return {"signer": signer, "body": body}
 
@@ -301,10 +301,10 @@ def prepare_evaluation(settings: Settings, payload: dict) -> tuple[dict, dict]:
             raise refusal(IntegrityError, "bad_container",
                           f"the container is not generation {generation + 1} of token {token_id}")
         rec = _check_token(s, token_id, signer, generation, int(body["deadline"]))
-        if (manifest.get("base_model") or {}).get("hash") != hex32(rec["baseModel"]):
+        if (manifest.get("base_model") or {}).get("hash") != rec.base_model:
             raise refusal(IntegrityError, "bad_container", "the container names another base model than the token's")
-        order, ev = _work_order(s, rec["baseModel"], key, enc, body["tasks"])
-    return order, {"payload": payload, "parent_hash": hex32(rec["modelHash"]), **ev}
+        order, ev = _work_order(s, rec.base_model, key, enc, body["tasks"])
+    return order, {"payload": payload, "parent_hash": rec.model_hash, **ev}
 
 
 def finish_evaluation(settings: Settings, context: dict, computed: dict) -> dict:
@@ -337,11 +337,11 @@ def prepare_specialization(settings: Settings, payload: dict) -> tuple[dict, dic
     domain = domain_of(spec)
     with Session(settings) as s:
         rec = _check_token(s, token_id, signer, int(body["generation"]), int(body["deadline"]))
-        key, enc, _ = _open_container(s, cid_of(rec["modelHash"]), body["key_envelope"])
-        order, ev = _work_order(s, rec["baseModel"], key, enc, [domain], with_base=True)
-    return order, {"payload": payload, "domain": domain, "generation": int(rec["generation"]),
-                   "model_hash": hex32(rec["modelHash"]), "training_ops": int(rec["trainingOps"]),
-                   "metadata_uri": rec["metadataURI"], **ev}
+        key, enc, _ = _open_container(s, cid_of(rec.model_hash), body["key_envelope"])
+        order, ev = _work_order(s, rec.base_model, key, enc, [domain], with_base=True)
+    return order, {"payload": payload, "domain": domain, "generation": rec.generation,
+                   "model_hash": rec.model_hash, "training_ops": rec.training_ops,
+                   "metadata_uri": rec.metadata_uri, **ev}
 
 
 def finish_specialization(settings: Settings, context: dict, computed: dict) -> dict:

@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from zoo_cli.chain.zoo import from_hex, hex32
+from zoo_cli.chain.zoo import ModelRecord, from_hex, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import BadInput, IntegrityError, NotFound, PermissionDenied
 from zoo_cli.units import format_eth
@@ -258,7 +258,7 @@ def load_zk_records(s: Session, cid: str) -> list[dict]:
 
 # -- prove --------------------------------------------------------------------------------------
 
-def _policy_of(s: Session, token_id: int, rec: dict):
+def _policy_of(s: Session, token_id: int, rec: ModelRecord):
     from zoo_cli.engine import policy as pol
     from zoo_cli.workflows.generation import POLICY, part
     from zoo_cli.workflows.models import load_adapter
@@ -314,7 +314,7 @@ def prove(settings: Settings, token_id: int, *, tasks: list[str] | None = None, 
             return _submit_existing(s, token_id, Path(proof_file), srs)
         committed = _onchain_policy_hash(s, token_id)
         rec = read_record(s, token_id)
-        generation = int(rec["generation"])
+        generation = rec.generation
         policy = _policy_of(s, token_id, rec)
         tasks = _tasks(tasks, policy.domains)
         srs_id = zk._srs_identity(srs)[0]
