@@ -7,9 +7,9 @@ script-facing latency targets and their import floor (benches/latency.py); train
 tokens/s vs transformers Trainer + peft (benches/train.py); store/fetch MB/s vs raw AES-GCM
 (benches/storage.py); gas per operation vs a bare OZ ERC-721 mint (benches/gas.py); the
 CLI.md example session (tools/demo.sh); `zoo data import` records/s and peak RSS vs a
-web3.py loop (benches/data_import.py). Sub-benchmarks that fail are reported, not hidden.
-CLI.md example session (tools/demo.sh); the verifier service's throughput and `train
---verifier-url` vs a local-key verified train (benches/verifier.py). Sub-benchmarks that fail are reported, not hidden.
+web3.py loop (benches/data_import.py); the verifier service's throughput and `train
+--verifier-url` vs a local-key verified train (benches/verifier.py). Sub-benchmarks that
+fail are reported, not hidden.
 """
 
 from __future__ import annotations

@@ -539,24 +539,34 @@ def write_evm_verifier(keys: ArchKeys, solc_home: Path) -> tuple[Path, Path]:
     artifact (``ZkVerifier.sol``, ``vka.bin`` in the keys folder). ezkl runs in a child
     process whose HOME is ``solc_home`` (chain.solcjs) so it finds solc 0.8.20 offline."""
     sol, abi, vka = keys.dir / "ZkVerifier.sol", keys.dir / "ZkVerifier.abi", keys.dir / "vka.bin"
-    code = ("import asyncio, sys, ezkl\n"  # these calls are async in ezkl 23
+    # the child says "done" once both files are written and leaves with os._exit: an ezkl
+    # child has been seen to die with SIGSEGV under load, which an exit that skips the
+    # interpreter's teardown (tokio threads still alive) avoids; a crash after "done" is
+    # still a success, one before it is retried
+    code = ("import asyncio, os, sys, ezkl\n"  # these calls are async in ezkl 23
             "async def main():\n"
             "    ok = await ezkl.create_evm_verifier("
             f"{str(keys.vk)!r}, {str(keys.settings)!r}, {str(sol)!r}, {str(abi)!r}, "
             f"srs_path={str(keys.srs_path)!r}, reusable=True)\n"
             f"    return ok and await ezkl.create_evm_vka({str(keys.vk)!r}, {str(keys.settings)!r}, "
             f"{str(vka)!r}, srs_path={str(keys.srs_path)!r})\n"
-            "sys.exit(0 if asyncio.run(main()) else 1)\n")
-    for attempt in (1, 2):  # one retry: a failure here has been seen once, unexplained, under load
+            "ok = asyncio.run(main())\n"
+            "sys.stdout.write('done\\n' if ok else 'failed\\n'); sys.stdout.flush()\n"
+            "os._exit(0 if ok else 1)\n")
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        for stale in (sol, vka):
+            stale.unlink(missing_ok=True)
         proc = childproc.run([sys.executable, "-c", code], env_extra={"HOME": str(solc_home)},
                              capture_output=True, check=False)
-        if proc.returncode == 0 and sol.exists() and vka.exists():
+        if proc.stdout.splitlines()[-1:] == [b"done"] and sol.exists() and vka.exists():
             break
-        if attempt == 2:
+        if attempt == attempts:
             raise OperationFailed(f"ezkl create_evm_verifier failed (exit {proc.returncode}): "
                                   f"{proc.stderr.decode()[-800:]}", hint="rerun with --verbose")
         if os.environ.get("ZOO_DEBUG"):
             from zoo_cli.notices import note
 
             note(f"zk: create_evm_verifier exit {proc.returncode}, retrying: {proc.stderr.decode()[-800:]}")
+        time.sleep(attempt)
     return sol, vka
