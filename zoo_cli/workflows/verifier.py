@@ -23,7 +23,7 @@ import json
 import time
 from pathlib import Path
 
-from zoo_cli.chain.zoo import ZERO32_HEX, hex32
+from zoo_cli.chain.zoo import ZERO32_HEX, ModelRecord, hex32
 from zoo_cli.config import Settings
 from zoo_cli.errors import (
     BadInput,
@@ -98,7 +98,7 @@ def _hex32(value, field: str) -> bytes:
     return b
 
 
-def _check_token(s: Session, token_id: int, signer: str, generation: int, deadline: int) -> dict:
+def _check_token(s: Session, token_id: int, signer: str, generation: int, deadline: int) -> ModelRecord:
     from zoo_cli.workflows.models import read_record
 
     try:
@@ -222,13 +222,13 @@ def _open_container(s: Session, cid: str, envelope_cid: str) -> tuple[bytes, byt
     return key, payload, manifest
 
 
-def _work_order(s: Session, base_hash: bytes, key: bytes, payload: bytes, tasks: list[str], *,
+def _work_order(s: Session, base_hash: str, key: bytes, payload: bytes, tasks: list[str], *,
                 with_base: bool = False) -> tuple[dict, dict]:
     """The worker's work order and what the service keeps of the evaluation set (eval_set, records)."""
     from zoo_cli.workflows import reports
 
     bases = allowed_bases(s.settings)
-    base_hex = hex32(base_hash)
+    base_hex = base_hash.lower()
     every = int(_config(s.settings).get("rotate_every") or reports.EVAL_SET_MAX_USES)
     found = reports.eval_set_for(s, s.signer, tasks, max_uses=every)
     records = reports.load_eval_records(s, found["cid"], tasks, s.signer)
