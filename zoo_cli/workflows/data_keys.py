@@ -38,7 +38,7 @@ def data_cid(s: Session, token_id: int) -> str | None:
     entry = _index(s).get(str(token_id))
     if entry:
         return entry["cid"]
-    meta = public_metadata(s, read_record(s, token_id)["metadataURI"])
+    meta = public_metadata(s, read_record(s, token_id).metadata_uri)
     return (meta.get("training_data") or {}).get("cid")
 
 

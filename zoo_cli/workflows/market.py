@@ -115,7 +115,7 @@ def royalty_splits(s: Session, token_id: int, price: int) -> list[dict]:
     return [{"receiver": r.receiver, **wei_fields("amount", r.amount)} for r in s.zoo.royalty_splits(token_id, price)]
 
 
-def require_owner(s: Session, token_id: int) -> dict:
+def require_owner(s: Session, token_id: int) -> ModelRecord:
     from zoo_cli.workflows.models import read_record
 
     rec = read_record(s, token_id)
@@ -515,7 +515,7 @@ def _check_revealed(s: Session, o: dict, ref: str) -> tuple[bytes | None, str | 
     else:
         from zoo_cli.workflows.models import cid_of, read_record
 
-        cid = cid_of(read_record(s, o["token_id"])["modelHash"])
+        cid = cid_of(read_record(s, o["token_id"]).model_hash)
     try:
         check_content_key(s.storage, cid, key, o["key_commitment"])
         check("ciphertext", True, f"the key decrypts {cid}")
