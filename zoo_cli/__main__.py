@@ -1,3 +1,3 @@
-from zoo_cli.main import run
+from zoo_cli.entry import run
 
 run()

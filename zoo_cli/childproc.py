@@ -56,6 +56,17 @@ def run(argv: list[str], *, env_extra: Mapping[str, str] | None = None, **kwargs
     return subprocess.run(argv, env=child_env(env_extra), check=check, **kwargs)
 
 
+def spawn_detached(argv: list[str], *, log_path: str | Path, env_extra: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """Start a long-lived helper (``zoo daemon start``) in its own session, scrubbed environment,
+    stdin from /dev/null and its output appended to ``log_path`` (0600)."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(argv, env=child_env(env_extra), stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
+                                start_new_session=True, close_fds=True)
+    finally:
+        os.close(fd)
+
+
 def scrub_environ() -> None:
     """Drop this process's secrets from ``os.environ`` (what :func:`child_env` would not pass on)."""
     keep = child_env()

@@ -14,8 +14,10 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "zoo_cli"
 # The terminal layer itself, and the one place a long-running service writes its JSON log
-# lines (to a file, or to stderr when no --log-file is given: that is the service's output).
-ALLOWED = {"main.py", "output.py", "services/logs.py"}
+# lines (to a file, or to stderr when no --log-file is given: that is the service's output);
+# and the warm daemon, which hands the caller's streams to the command it runs (and tells the
+# caller, on its stderr, when the daemon went away mid-command).
+ALLOWED = {"main.py", "output.py", "services/logs.py", "daemon/client.py", "daemon/server.py"}
 
 
 def _below_commands() -> list[Path]:

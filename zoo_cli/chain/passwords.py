@@ -25,8 +25,40 @@ def _read_password_file(path: Path) -> str:
     return text.splitlines()[0] if text else ""
 
 
+# The caller's terminal when this process is a `zoo daemon` child (zoo_cli/daemon/server.py):
+# such a child has no controlling terminal, so /dev/tty would not reach the person typing.
+TTY_FD: int | None = None
+
+
+def _prompt_on(fd: int, prompt: str) -> str | None:
+    """getpass on an open terminal: the prompt written there, the answer read with echo off."""
+    import termios
+
+    try:
+        old = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        os.write(fd, prompt.encode())
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+        try:
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = os.read(fd, 1024)
+                if not chunk:
+                    return None
+                answer += chunk
+        finally:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+            os.write(fd, b"\n")
+    except (OSError, termios.error):
+        return None
+    return answer.decode(errors="replace").rstrip("\r\n")
+
+
 def _tty_prompt(prompt: str) -> str | None:
     """Prompt on the controlling terminal (not stdout); None when there is none."""
+    if TTY_FD is not None:
+        return _prompt_on(TTY_FD, prompt)
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:

@@ -10,6 +10,7 @@ def register_all(app: typer.Typer) -> None:
     from zoo_cli.commands import (
         account,
         completions,
+        daemon,
         data,
         data_market,
         extras,
@@ -41,4 +42,5 @@ def register_all(app: typer.Typer) -> None:
     zk.register(app)          # prove, verify-proof, zk
     ipfs.register(app)
     verifier.register(app)    # verifier serve, rotate
+    daemon.register(app)      # daemon start/stop/status
     completions.register(app)
