@@ -186,14 +186,15 @@ def _relay(conn: socket.socket, pid: int) -> None:
         pending = pending[-4096:]
 
 
-def _stream(fd: int, encoding: str, errors: str, *, write: bool) -> io.TextIOWrapper:
-    """A standard stream over ``fd`` built the way Python builds its own at start-up."""
+def _stream(fd: int, encoding: str, errors: str, *, write: bool, unbuffered: bool = False) -> io.TextIOWrapper:
+    """A standard stream over ``fd`` built the way Python builds its own at start-up
+    (``unbuffered``: the caller's PYTHONUNBUFFERED)."""
     if not write:
         return io.TextIOWrapper(io.FileIO(fd, "rb", closefd=False), encoding=encoding, errors=errors)
     tty = os.isatty(fd)
     buffered = io.BufferedWriter(io.FileIO(fd, "wb", closefd=False))
     return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, line_buffering=tty or fd == 2,
-                            write_through=fd == 2)
+                            write_through=unbuffered or fd == 2)
 
 
 def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
@@ -223,7 +224,8 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         sys.argv = [str(a) for a in request["argv"]]
         (ie, ierr), (oe, oerr), (ee, eerr) = request["stdio"]
         sys.stdin = sys.__stdin__ = _stream(0, ie, ierr, write=False)
-        sys.stdout = sys.__stdout__ = _stream(1, oe, oerr, write=True)
+        unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+        sys.stdout = sys.__stdout__ = _stream(1, oe, oerr, write=True, unbuffered=unbuffered)
         sys.stderr = sys.__stderr__ = _stream(2, ee, eerr, write=True)
         if hasattr(atexit, "_clear"):
             atexit._clear()  # the daemon's own exit handlers are not this command's
@@ -267,6 +269,13 @@ def _prepare_folder(path: str) -> None:
         raise SystemExit(f"error: {path} is not a folder of this user; refusing to put the daemon's socket there")
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
+
+
+def _still_ours(sock_path: str, inode: int) -> bool:
+    try:
+        return os.stat(sock_path).st_ino == inode
+    except OSError:
+        return False
 
 
 def _write_info(home: str, info: dict) -> None:
@@ -320,8 +329,10 @@ def serve(home: str, idle_s: float) -> int:
             left = idle_s - (time.monotonic() - last)
             if left <= 0:
                 break
-            ready, _, _ = select.select([listener], [], [], left)
+            ready, _, _ = select.select([listener], [], [], min(left, 30.0))
             if not ready:
+                if not _still_ours(sock_path, inode):  # the home was removed, or another daemon took over
+                    break
                 continue
             conn, _ = listener.accept()
             if peer_uid_pid(conn)[0] != os.getuid():
