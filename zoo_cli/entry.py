@@ -7,11 +7,17 @@ import sys
 
 
 def run() -> None:
-    from zoo_cli.daemon.client import forward
+    import os
 
-    code = forward(sys.argv)
-    if code is not None:
-        sys.exit(code)
+    from zoo_cli.daemon import live_socket
+
+    path = live_socket(sys.argv, os.environ)
+    if path is not None:
+        from zoo_cli.daemon.client import forward
+
+        code = forward(sys.argv, path)
+        if code is not None:
+            sys.exit(code)
     from zoo_cli.main import run as run_here
 
     run_here()

@@ -4,9 +4,9 @@ A ``zoo`` process spends most of a read command importing web3 (0.9 s on the ref
 machine: web3 → eth-account → eth-keyfile → py_ecc's BLS module, which builds pairing tables
 at import). ``zoo daemon start`` starts one process per home that has imported web3,
 eth-account, py-evm and zoo's command tree once. While it runs, ``zoo`` (zoo_cli/entry.py)
-imports only this package and ``client``: it passes its argv, environment, working folder,
-umask and its own stdin, stdout and stderr (file descriptors, SCM_RIGHTS) over a Unix socket,
-and the daemon forks a child that runs the command exactly as ``zoo`` would, on the caller's
+imports only this package and ``client`` (with no daemon running: this package and one
+``lstat``); it passes its argv, environment, working folder, umask and its own stdin, stdout
+and stderr (file descriptors, SCM_RIGHTS) over a Unix socket, and the daemon forks a child that runs the command exactly as ``zoo`` would, on the caller's
 terminal and files. The child's exit status (or the signal that ended it) becomes the
 caller's; signals the caller receives (Ctrl-C, SIGTERM, SIGHUP) are passed on to the child,
 and a caller killed outright takes its command with it. No secret lives in the daemon: it
@@ -28,8 +28,8 @@ A daemon whose code or Python packages changed since it started refuses and exit
 
 from __future__ import annotations
 
-import hashlib
 import os
+import stat
 
 PROTOCOL = 1
 # Global options that take a value (zoo_cli/main.py): their value is not the command word.
@@ -67,8 +67,28 @@ def socket_path(home: str) -> str:
     path = os.path.join(home, "run", "daemon.sock")
     if len(path.encode()) <= _MAX_SOCKET_PATH:
         return path
+    import hashlib  # only here: every `zoo` run computes this path
+
     digest = hashlib.sha256(home.encode()).hexdigest()[:24]
     return os.path.join("/tmp", f"zoo-{os.getuid()}", f"{digest}.sock")
+
+
+def live_socket(argv: list[str], environ) -> str | None:
+    """The socket of the home's daemon when this command may go there: a socket file of this
+    user's at the home's socket path. None for help and ``--version`` (no command word),
+    ``zoo daemon …``, completions and ``ZOO_NO_DAEMON=1`` — and, the common case, when no
+    daemon runs (one ``lstat``)."""
+    if environ.get("ZOO_NO_DAEMON") or "_ZOO_COMPLETE" in environ:
+        return None
+    flag, word = command_word(argv[1:])
+    if word is None or word == "daemon":
+        return None
+    path = socket_path(home_dir(flag, environ))
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return path if stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid() else None
 
 
 def info_path(home: str) -> str:

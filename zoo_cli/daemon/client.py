@@ -1,7 +1,6 @@
 """The caller's side of the warm daemon (see zoo_cli/daemon/__init__.py).
 
-Imported by every ``zoo`` run, so it uses the standard library only and costs one ``lstat``
-when no daemon is running.
+Imported by ``zoo`` only when a daemon socket exists (``live_socket``); standard library only.
 """
 
 from __future__ import annotations
@@ -10,11 +9,10 @@ import json
 import os
 import signal
 import socket
-import stat
 import struct
 import sys
 
-from zoo_cli.daemon import PROTOCOL, command_word, home_dir, socket_path
+from zoo_cli.daemon import PROTOCOL
 
 # What the caller passes on to the command while it runs in the daemon.
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
@@ -28,13 +26,7 @@ def peer_uid_pid(sock: socket.socket) -> tuple[int, int]:
 
 
 def connect(path: str) -> socket.socket | None:
-    """A connection to the daemon at ``path`` when one of ours answers there, else None."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
-        return None
+    """A connection to the daemon at ``path`` when one of this user's answers there, else None."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(5)
@@ -46,6 +38,17 @@ def connect(path: str) -> socket.socket | None:
         sock.close()
         return None
     return sock
+
+
+def send_request(sock: socket.socket, request: dict, fds: list[int] | tuple = ()) -> None:
+    """The request frame: 4-byte big-endian length (carrying ``fds``), then the JSON."""
+    body = json.dumps(request).encode()
+    head = struct.pack(">I", len(body))
+    if fds:
+        socket.send_fds(sock, [head], list(fds))
+    else:
+        sock.sendall(head)
+    sock.sendall(body)
 
 
 def _terminal_fd() -> int | None:
@@ -89,15 +92,11 @@ def _read_message(reader) -> dict | None:
     return msg if isinstance(msg, dict) else None
 
 
-def forward(argv: list[str]) -> int | None:
-    """Run ``argv`` in this home's warm daemon and return its exit status; None when there is
-    no daemon (or it refused before running anything): the caller then runs the command itself."""
-    if os.environ.get("ZOO_NO_DAEMON") or "_ZOO_COMPLETE" in os.environ:
-        return None
-    flag, word = command_word(argv[1:])
-    if word is None or word == "daemon":  # help, --version, and managing the daemon itself
-        return None
-    sock = connect(socket_path(home_dir(flag, os.environ)))
+def forward(argv: list[str], path: str) -> int | None:
+    """Run ``argv`` in the daemon listening at ``path`` (``live_socket``) and return its exit
+    status; None when it is not there or refused before running anything: the caller then
+    runs the command itself."""
+    sock = connect(path)
     if sock is None:
         return None
     try:
@@ -110,11 +109,9 @@ def forward(argv: list[str]) -> int | None:
     if request is None:
         sock.close()
         return None
-    body = json.dumps(request).encode()
     tty = _terminal_fd()
     try:
-        socket.send_fds(sock, [struct.pack(">I", len(body))], [0, 1, 2] + ([tty] if tty is not None else []))
-        sock.sendall(body)
+        send_request(sock, request, [0, 1, 2] + ([tty] if tty is not None else []))
     except OSError:
         sock.close()
         return None

@@ -8,7 +8,7 @@ import sys
 import time
 
 from zoo_cli.daemon import PROTOCOL, info_path, log_path, socket_path
-from zoo_cli.daemon.client import connect, peer_uid_pid
+from zoo_cli.daemon.client import connect, peer_uid_pid, send_request
 from zoo_cli.errors import OperationFailed
 
 
@@ -25,14 +25,11 @@ def _running_pid(home: str) -> int | None:
 
 def _current(home: str) -> bool:
     """Ask the running daemon whether it still runs the installed code (a stale one stops)."""
-    import struct
-
     sock = connect(socket_path(home))
     if sock is None:
         return False
     try:
-        body = json.dumps({"v": PROTOCOL, "check": True, "python": sys.executable}).encode()
-        sock.sendall(struct.pack(">I", len(body)) + body)
+        send_request(sock, {"v": PROTOCOL, "check": True, "python": sys.executable})
         return json.loads(sock.makefile("rb").readline() or b"{}").get("ok") is True
     except (OSError, ValueError):
         return False
@@ -54,12 +51,11 @@ def status(home: str) -> dict:
     if pid is None:
         return {"running": False, "home": home, "socket": socket_path(home)}
     info = _info(home)
-    started = info.get("started") if info.get("pid") == pid else None
+    if info.get("pid") != pid:  # the file of an earlier daemon: nothing in it describes this one
+        info = {}
     return {"running": True, "pid": pid, "home": home, "socket": socket_path(home),
-            "uptime_s": round(time.time() - started, 1) if started else None,
-            "idle_s": info.get("idle_s") if started else None,
-            "preload_s": info.get("preload_s") if started else None,
-            "python": info.get("python") if started else None,
+            "uptime_s": round(time.time() - info["started"], 1) if info.get("started") else None,
+            "idle_s": info.get("idle_s"), "preload_s": info.get("preload_s"), "python": info.get("python"),
             "log": log_path(home)}
 
 
