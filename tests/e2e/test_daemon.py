@@ -201,3 +201,32 @@ def test_a_stale_daemon_steps_aside(tmp_path):
         data = json.loads(status.stdout or "{}")
         if data.get("pid") and _alive(data["pid"]):
             os.kill(data["pid"], signal.SIGKILL)
+
+
+def test_same_answers_on_each_backend(zoo_env):
+    """On the embedded devnet and on anvil: the daemon answers as `zoo` does, and the command
+    really goes through it (a stopped daemon holds it until it continues)."""
+    zoo = zoo_env
+    pid = zoo("daemon", "start", "--idle", "10m").data["pid"]
+    try:
+        token = zoo("mint", "--name", f"daemon-{zoo.backend}").data["token_id"]
+        for args, code in ((["--json", "show", token], 0), (["--json", "list", "--limit", "5"], 0),
+                           (["--json", "account", "balance"], 0), (["show", 99999], 3)):
+            through = zoo(*args, json_out=False, expect=code)
+            direct = zoo(*args, json_out=False, expect=code, env={"ZOO_NO_DAEMON": "1"})
+            assert (through.stdout, through.stderr) == (direct.stdout, direct.stderr), args
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            held = subprocess.Popen(ZOO + ["--json", "show", str(token)], env=zoo.base_env(),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(2)
+            assert held.poll() is None  # waiting for the daemon, not running on its own
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        out, err = held.communicate(timeout=120)
+        assert held.returncode == 0, err
+        assert json.loads(out)["token_id"] == token
+    finally:
+        zoo("daemon", "stop", expect=None)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
